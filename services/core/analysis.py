@@ -1,0 +1,32 @@
+"""One pass over a complaint text shared by training and inference: normalise, find place
+names, mask them, featurise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.core.config import CityConfig
+from services.core.gazetteer import Gazetteer, Mention
+from services.core.text import PLACE_MASK, CueMatcher, featurise, normalise
+
+
+@dataclass(frozen=True)
+class Analysed:
+    normalised: str
+    mentions: list[Mention]
+    features: dict[str, float]
+    cues: dict[str, list[str]]
+
+
+class Analyzer:
+    def __init__(self, city: CityConfig, gazetteer: Gazetteer | None = None) -> None:
+        self.city = city
+        self.gazetteer = gazetteer or Gazetteer(city)
+        self.cues = CueMatcher(city.cues)
+
+    def analyse(self, text: str) -> Analysed:
+        norm = normalise(text)
+        mentions = self.gazetteer.find(norm)
+        masked = self.gazetteer.mask(norm, mentions, PLACE_MASK)
+        feats, cues = featurise(masked, self.cues, clause_boost=self.city.clause_boost)
+        return Analysed(norm, mentions, feats, cues)

@@ -1,0 +1,137 @@
+"""The domain core's entry point: classify, locate, route and set deadlines for one complaint.
+
+    engine = Engine.load("rugao")
+    decision = engine.decide(text, received_at, location_label=..., lat=..., lon=...)
+
+Pure and fast (no I/O after ``load``); safe to share between threads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from services.core.analysis import Analyzer
+from services.core.classifier import Model, urgent_features
+from services.core.config import CityConfig, ConfigError
+from services.core.loader import load_city
+from services.core.locator import Location, Locator
+from services.core.routing import facts_for, route
+from services.core.sla import deadlines
+from services.core.text import CUE_PREFIX
+
+
+@dataclass(frozen=True)
+class Decision:
+    category: str                          # best category code
+    candidates: list[tuple[str, float]]    # ranked (code, score), at least top 2, scores in [0,1]
+    evidence: list[tuple[str, float, str]]  # (term/ngram, weight, category) that decided
+    urgent: bool
+    urgent_evidence: list[str]
+    territory: str | None                  # NBS town-level code, or None if unknown/ambiguous
+    territory_name: str | None
+    village: str | None                    # full village/community name as in divisions.json
+    place_confidence: float                # 0..1
+    place_evidence: list[str]              # which name matched where
+    unit: str                              # unit id from routing.yaml
+    rule: str                              # which rule fired
+    review: bool                           # classifier or place unsure
+    review_reasons: list[str]
+    accept_by: datetime
+    resolve_by: datetime
+
+
+class Engine:
+    def __init__(self, city: CityConfig, model: Model) -> None:
+        unknown = set(model.categories) ^ set(city.categories)
+        if unknown:
+            raise ConfigError(f"model categories differ from taxonomy: {sorted(unknown)}; run `complaints train`")
+        self._city = city
+        self.model = model
+        self.analyzer = Analyzer(city)
+        self.locator = Locator(city, self.analyzer.gazetteer)
+
+    @classmethod
+    def load(cls, city: str = "rugao", config_root: str | None = None,
+             model_path: str | Path | None = None) -> Engine:
+        return cls(load_city(city, config_root), Model.load(model_path))
+
+    @property
+    def city(self) -> CityConfig:
+        return self._city
+
+    def locate(self, text: str, location_label: str | None = None, lat: float | None = None,
+               lon: float | None = None) -> Location:
+        return self.locator.locate(text, location_label, lat, lon)
+
+    def decide(self, text: str, received_at: datetime, *, location_label: str | None = None,
+               lat: float | None = None, lon: float | None = None,
+               category_override: str | None = None, territory_override: str | None = None) -> Decision:
+        city = self._city
+        th = city.thresholds
+        a = self.analyzer.analyse(text)
+        scored = self.model.classify(a.features)
+        ranked = scored.ranked
+        reasons: list[str] = []
+        if category_override is not None:
+            if category_override not in city.categories:
+                raise ValueError(f"unknown category {category_override!r}")
+            category = category_override
+            ranked = [(category, 1.0)] + [(c, s) for c, s in ranked if c != category]
+        else:
+            category = ranked[0][0]
+            p1, p2 = ranked[0][1], ranked[1][1]
+            if p1 < th.review_below:
+                reasons.append(f"category unsure (score {p1:.2f})")
+            elif p1 - p2 < th.review_margin:
+                reasons.append(f"close second category {ranked[1][0]} ({p2:.2f} vs {p1:.2f})")
+        group = city.categories[category].group
+        p_urgent, ucontrib = self.model.urgency(urgent_features(a.features, list(a.cues), group))
+        urgent = p_urgent >= th.urgent_at
+        urgent_evidence: list[str] = []
+        if urgent:
+            for f, _v in ucontrib:
+                if f.startswith(CUE_PREFIX):
+                    group_name = f[len(CUE_PREFIX):].split("|")[0]
+                    urgent_evidence.append(f"{group_name}: {'/'.join(a.cues.get(group_name, []))}")
+                elif not f.startswith("grp:"):
+                    urgent_evidence.append(f)
+            urgent_evidence = list(dict.fromkeys(urgent_evidence))
+            urgent_evidence.insert(0, f"p={p_urgent:.2f}")
+
+        if territory_override is not None:
+            if territory_override not in city.territories:
+                raise ValueError(f"unknown territory {territory_override!r}")
+            loc = Location(territory_override, None, 1.0, ["territory set by operator"])
+        else:
+            loc = self.locator.locate(a.normalised, location_label, lat, lon, normalised=True,
+                                      mentions=a.mentions)
+        if loc.territory is None:
+            reasons.append(f"place unknown: {loc.reason or 'no place named'}")
+        elif loc.confidence < th.place_review_below:
+            reasons.append(f"place unsure (confidence {loc.confidence:.2f})")
+
+        routed = route(city, facts_for(city, category, loc.territory, urgent))
+        handler = city.categories[category].handler
+        if handler in ("answer", "forward"):
+            reasons = [r for r in reasons if not r.startswith("place")]
+        dl = deadlines(city.categories[category], received_at, urgent, city.timezone)
+        return Decision(
+            category=category,
+            candidates=[(c, round(s, 4)) for c, s in ranked[:3]],
+            evidence=scored.evidence,
+            urgent=urgent,
+            urgent_evidence=urgent_evidence,
+            territory=loc.territory,
+            territory_name=city.territories[loc.territory].name if loc.territory else None,
+            village=loc.village,
+            place_confidence=round(loc.confidence, 3),
+            place_evidence=loc.evidence,
+            unit=routed.unit,
+            rule=routed.rule,
+            review=bool(reasons),
+            review_reasons=reasons,
+            accept_by=dl.accept_by,
+            resolve_by=dl.resolve_by,
+        )

@@ -1,0 +1,103 @@
+"""Quality measurement: metrics of classify + locate + route against labelled complaints, and
+honest K-fold cross-validation (each fold's model never sees that fold's items; extra
+training data may be in every fold)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from services.core.classifier import Model
+from services.core.config import CityConfig
+from services.core.engine import Decision, Engine
+from services.core.training import Example, Settings, train
+
+METRIC_KEYS = ("n", "category_accuracy", "macro_f1", "territory_accuracy", "unit_accuracy", "wrong_unit_rate",
+               "command_centre_rate", "urgent_precision", "urgent_recall")
+_T0 = datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    example: Example
+    decision: Decision
+
+
+def metrics(outcomes: Sequence[Outcome], command_centre: str = "COMMAND_CENTER") -> dict[str, Any]:
+    n = len(outcomes)
+    if n == 0:
+        return {k: 0 for k in METRIC_KEYS}
+    cat_ok = sum(o.decision.category == o.example.category for o in outcomes)
+    terr_ok = sum(o.decision.territory == o.example.territory for o in outcomes)
+    labelled_units = [o for o in outcomes if o.example.unit]
+    unit_ok = sum(o.decision.unit == o.example.unit for o in labelled_units)
+    wrong = sum(o.decision.unit != o.example.unit and o.decision.unit != command_centre for o in labelled_units)
+    cc = sum(o.decision.unit == command_centre for o in outcomes)
+    tp = sum(o.decision.urgent and o.example.urgent for o in outcomes)
+    fp = sum(o.decision.urgent and not o.example.urgent for o in outcomes)
+    fn = sum(not o.decision.urgent and o.example.urgent for o in outcomes)
+    nu = len(labelled_units) or 1
+    return {
+        "n": n,
+        "category_accuracy": round(cat_ok / n, 4),
+        "macro_f1": round(macro_f1([o.example.category for o in outcomes], [o.decision.category for o in outcomes]), 4),
+        "territory_accuracy": round(terr_ok / n, 4),
+        "unit_accuracy": round(unit_ok / nu, 4),
+        "wrong_unit_rate": round(wrong / nu, 4),
+        "command_centre_rate": round(cc / n, 4),
+        "urgent_precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
+        "urgent_recall": round(tp / (tp + fn), 4) if tp + fn else 0.0,
+    }
+
+
+def macro_f1(gold: Sequence[str], pred: Sequence[str]) -> float:
+    labels = sorted(set(gold) | set(pred))
+    scores = []
+    for label in labels:
+        tp = sum(g == label and p == label for g, p in zip(gold, pred, strict=True))
+        fp = sum(g != label and p == label for g, p in zip(gold, pred, strict=True))
+        fn = sum(g == label and p != label for g, p in zip(gold, pred, strict=True))
+        scores.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    return sum(scores) / len(scores)
+
+
+def confusions(outcomes: Sequence[Outcome], top: int = 10) -> list[tuple[str, str, int]]:
+    pairs = Counter((o.example.category, o.decision.category) for o in outcomes
+                    if o.example.category != o.decision.category)
+    return [(g, p, k) for (g, p), k in sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:top]]
+
+
+def run(engine: Engine, examples: Sequence[Example]) -> list[Outcome]:
+    return [Outcome(e, engine.decide(e.text, _T0)) for e in examples]
+
+
+def folds(examples: Sequence[Example], k: int, seed: int = 7) -> list[list[int]]:
+    """Stratified by category, deterministic: fold i gets every k-th item of each category."""
+    by_cat: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        by_cat.setdefault(e.category, []).append(i)
+    out: list[list[int]] = [[] for _ in range(k)]
+    offset = seed % k
+    for cat in sorted(by_cat):
+        for j, idx in enumerate(by_cat[cat]):
+            out[(j + offset) % k].append(idx)
+        offset = (offset + len(by_cat[cat])) % k
+    return [sorted(f) for f in out]
+
+
+def cross_validate(city: CityConfig, examples: Sequence[Example], k: int, extra: Sequence[Example] = (),
+                   settings: Settings | None = None) -> list[Outcome]:
+    """K-fold CV: each fold is decided by a model trained on the other folds plus ``extra``."""
+    if k < 2:
+        raise ValueError("--cv needs K >= 2")
+    outcomes: list[Outcome | None] = [None] * len(examples)
+    for test_idx in folds(examples, k):
+        held = set(test_idx)
+        train_set = [e for i, e in enumerate(examples) if i not in held] + list(extra)
+        engine = Engine(city, Model(train(city, train_set, settings)))
+        for i in test_idx:
+            outcomes[i] = Outcome(examples[i], engine.decide(examples[i].text, _T0))
+    return [o for o in outcomes if o is not None]

@@ -1,0 +1,92 @@
+"""Hotline intake: POST /api/v1/complaints (operators)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.core.events import MAX_TEXT_CHARS, Channel
+from services.intake.service import BrokerUnavailable, ComplaintDraft, IntakeService, RequestInProgress
+from services.platform import metrics
+from services.tracker.auth import Principal, Role, require
+
+PHONE_RE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class HotlineComplaintIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    channel: Literal["hotline"] = "hotline"
+    text: str = Field(min_length=2, max_length=MAX_TEXT_CHARS, description="投诉内容")
+    phone: str = Field(min_length=5, max_length=20, description="来电号码")
+    name: str | None = Field(default=None, max_length=100)
+    address: str | None = Field(default=None, max_length=500)
+    reported_at: datetime | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        if not PHONE_RE.match(v):
+            raise ValueError("电话号码格式不正确")
+        return v.replace(" ", "").replace("-", "")
+
+    @field_validator("text", "name", "address")
+    @classmethod
+    def _no_control(cls, v: str | None) -> str | None:
+        if v is not None and _CONTROL.search(v):
+            raise ValueError("包含不允许的控制字符")
+        return v
+
+    @field_validator("reported_at")
+    @classmethod
+    def _aware(cls, v: datetime | None) -> datetime | None:
+        if v is not None and v.tzinfo is None:
+            raise ValueError("reported_at 需要带时区，例如 2026-11-26T08:00:00+08:00")
+        return v
+
+
+class TicketOut(BaseModel):
+    complaint_id: str
+    ticket_no: str
+    received_at: datetime
+    replayed: bool = False
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$")]
+
+router = APIRouter(prefix="/api/v1", tags=["intake"])
+
+
+def intake_service(request: Request) -> IntakeService:
+    service: IntakeService = request.app.state.intake
+    return service
+
+
+@router.post("/complaints", status_code=201, response_model=TicketOut,
+             responses={503: {"description": "broker unavailable: nothing was recorded"}})
+async def submit_complaint(
+    body: HotlineComplaintIn,
+    service: Annotated[IntakeService, Depends(intake_service)],
+    principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.COMMAND))],
+    idempotency_key: IdempotencyKey = None,
+) -> TicketOut:
+    draft = ComplaintDraft(channel=Channel.HOTLINE, text=body.text, phone=body.phone, name=body.name,
+                           address=body.address, reported_at=body.reported_at, submitted_by=principal.actor)
+    try:
+        ticket = await service.submit(draft, idempotency_key=idempotency_key)
+    except BrokerUnavailable as exc:
+        metrics.REJECTED.labels("broker").inc()
+        raise HTTPException(503, f"消息队列暂不可用，投诉未受理，请稍后重试（{exc}）",
+                            headers={"Retry-After": "2"}) from exc
+    except RequestInProgress as exc:
+        raise HTTPException(409, "相同 Idempotency-Key 的请求正在处理中，请稍后重试") from exc
+    if not ticket.replayed:
+        metrics.RECEIVED.labels("hotline").inc()
+        metrics.PUBLISHED.labels("hotline").inc()
+    return TicketOut(complaint_id=ticket.complaint_id, ticket_no=ticket.ticket_no,
+                     received_at=ticket.received_at, replayed=ticket.replayed)

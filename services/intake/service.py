@@ -1,0 +1,161 @@
+"""The intake use case shared by every channel: validate, ticket, record durably, publish.
+
+Hotline / Open311 (``durable_fallback=False``): the complaint is published with
+acks=all before the caller gets its ticket; if the broker cannot take it in
+time the intake record is removed and the caller gets ``BrokerUnavailable``
+(HTTP 503): nothing is recorded anywhere.
+
+WeChat (``durable_fallback=True``): WeChat must be answered within 5 s, so the
+publish is bounded tightly; if it fails the complaint stays in the intake log
+as ``queued`` and the tracker's relay publishes it when the broker is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from redis.asyncio import Redis
+from sqlalchemy.exc import IntegrityError
+
+from services.core.events import Attachment, Channel, ComplaintReceived, GeoPoint
+from services.intake.store import QUEUED, IntakeStore
+from services.intake.tickets import TicketAllocator
+from services.platform.topics import COMPLAINTS_RECEIVED
+
+log = logging.getLogger(__name__)
+
+
+class Publisher(Protocol):
+    async def publish(self, topic: str, key: str, value: bytes) -> None: ...
+
+
+class BrokerUnavailable(Exception):
+    """The broker did not take the complaint in time."""
+
+
+class RequestInProgress(Exception):
+    """A request with the same idempotency key is being processed right now."""
+
+
+@dataclass(frozen=True)
+class ComplaintDraft:
+    channel: Channel
+    text: str
+    phone: str | None = None
+    name: str | None = None
+    address: str | None = None
+    reported_at: datetime | None = None
+    location: GeoPoint | None = None
+    attachments: tuple[Attachment, ...] = ()
+    citizen_id: str | None = None
+    needs_operator: bool = False
+    submitted_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    complaint_id: str
+    ticket_no: str
+    received_at: datetime
+    replayed: bool = False
+    queued: bool = False
+
+
+class IntakeService:
+    def __init__(self, *, city: str, publisher: Publisher, redis: Redis, store: IntakeStore,
+                 tickets: TicketAllocator, key_prefix: str, publish_timeout_s: float,
+                 idempotency_ttl_s: int = 86400) -> None:
+        self._city = city
+        self._publisher = publisher
+        self._redis = redis
+        self._store = store
+        self._tickets = tickets
+        self._key_prefix = key_prefix
+        self._timeout = publish_timeout_s
+        self._idem_ttl = idempotency_ttl_s
+
+    async def submit(self, draft: ComplaintDraft, *, idempotency_key: str | None = None,
+                     durable_fallback: bool = False, timeout_s: float | None = None) -> Ticket:
+        if idempotency_key is not None:
+            previous = await self._replay(idempotency_key)
+            if previous is not None:
+                return previous
+        try:
+            return await self._submit_new(draft, idempotency_key, durable_fallback, timeout_s or self._timeout)
+        except BaseException:
+            if idempotency_key is not None:
+                await self._redis.delete(self._idem_key(idempotency_key))
+            raise
+
+    def _idem_key(self, key: str) -> str:
+        return f"{self._key_prefix}idem:{key}"
+
+    async def _replay(self, key: str) -> Ticket | None:
+        rkey = self._idem_key(key)
+        claimed = await self._redis.set(rkey, "pending", nx=True, ex=60)
+        if not claimed:
+            value = await self._redis.get(rkey)
+            if value in (None, b"pending", "pending"):
+                raise RequestInProgress(key)
+            text = value.decode() if isinstance(value, bytes) else str(value)
+            complaint_id, ticket_no, received = text.split("|")
+            return Ticket(complaint_id, ticket_no, datetime.fromisoformat(received), replayed=True)
+        # Redis may have lost the key (restart): the database is the fallback truth.
+        row = await asyncio.to_thread(self._store.by_idempotency_key, key)
+        if row is None:
+            return None
+        ticket = Ticket(row.complaint_id, row.ticket_no, row.created_at, replayed=True)
+        await self._remember(key, ticket)
+        return ticket
+
+    async def _remember(self, key: str, t: Ticket) -> None:
+        await self._redis.set(self._idem_key(key), f"{t.complaint_id}|{t.ticket_no}|{t.received_at.isoformat()}",
+                              ex=self._idem_ttl)
+
+    async def _submit_new(self, draft: ComplaintDraft, idempotency_key: str | None,
+                          durable_fallback: bool, timeout_s: float) -> Ticket:
+        now = datetime.now(UTC)
+        complaint_id = str(uuid.uuid4())
+        for attempt in range(5):
+            ticket_no = await self._tickets.next(now)
+            event = self._event(draft, complaint_id, ticket_no, now)
+            payload = event.model_dump_json()
+            try:
+                await asyncio.to_thread(self._store.insert, complaint_id=complaint_id, ticket_no=ticket_no,
+                                        channel=draft.channel.value, idempotency_key=idempotency_key,
+                                        payload=payload, created_at=now)
+                break
+            except IntegrityError:
+                if idempotency_key is not None and (await asyncio.to_thread(self._store.by_idempotency_key, idempotency_key)):
+                    raise RequestInProgress(idempotency_key) from None
+                log.warning("ticket clash on %s (attempt %d): reseeding the counter", ticket_no, attempt + 1)
+                await self._tickets.reseed(now)
+        else:
+            raise RuntimeError("could not allocate a unique ticket number")
+        queued = False
+        try:
+            await asyncio.wait_for(self._publisher.publish(COMPLAINTS_RECEIVED, complaint_id, payload.encode()), timeout_s)
+        except Exception as exc:
+            if not durable_fallback:
+                await asyncio.to_thread(self._store.delete, complaint_id)
+                raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
+            log.warning("broker did not take %s in %.1fs: queued for the relay", ticket_no, timeout_s)
+            await asyncio.to_thread(self._store.mark, complaint_id, QUEUED)
+            queued = True
+        ticket = Ticket(complaint_id, ticket_no, now, queued=queued)
+        if idempotency_key is not None:
+            await self._remember(idempotency_key, ticket)
+        return ticket
+
+    def _event(self, d: ComplaintDraft, complaint_id: str, ticket_no: str, now: datetime) -> ComplaintReceived:
+        return ComplaintReceived(
+            event_id=f"recv-{complaint_id}", complaint_id=complaint_id, ticket_no=ticket_no, city=self._city,
+            channel=d.channel, text=d.text, phone=d.phone, name=d.name, address=d.address,
+            reported_at=d.reported_at, received_at=now, location=d.location, attachments=list(d.attachments),
+            citizen_id=d.citizen_id, needs_operator=d.needs_operator, submitted_by=d.submitted_by,
+        )

@@ -1,0 +1,280 @@
+"""Outbound WeChat API client: shared access_token, customer-service and subscription messages.
+
+* access_token from ``/cgi-bin/stable_token``, cached in Redis for every process; one process
+  refreshes at a time (Redis lock), the others wait for the cache.
+* errcode 40001/42001/40014 (token invalid/expired) -> refresh and retry once.
+* ``notify``: customer-service message within 48 h of the citizen's last message, else (or on
+  45015) a subscription message; each notification id is claimed in Redis (SET NX) before
+  sending so it is never sent twice; a notification that finally failed is released.
+* network errors, 5xx and errcode -1 are retried with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import secrets
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, Field, SecretStr
+from redis.asyncio import Redis
+
+from services.intake.wechat.state import CS_WINDOW_S, WeChatState
+
+log = logging.getLogger(__name__)
+
+TOKEN_INVALID = frozenset({40001, 40014, 42001})
+OUT_OF_WINDOW = 45015
+QUOTA_CODES = frozenset({45047, 45009})
+_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
+
+
+class WeChatApiSettings(BaseModel):
+    appid: str
+    secret: SecretStr
+    base_url: str = "https://api.weixin.qq.com"
+    key_prefix: str = "wechat:"
+    timeout_s: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=4, ge=1)
+    backoff_base_s: float = Field(default=0.5, ge=0)
+    backoff_max_s: float = Field(default=8.0, ge=0)
+    cs_window_s: float = Field(default=CS_WINDOW_S - 600, description="48 h minus a safety margin")
+    notification_ttl_s: int = 30 * 86400
+    sending_ttl_s: int = 120
+    token_lock_ttl_s: float = 10.0
+    quota_retry_after_s: float = 3600.0
+
+
+class WeChatApiError(Exception):
+    def __init__(self, errcode: int, errmsg: str = "") -> None:
+        super().__init__(f"errcode={errcode} {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+class NotifyStatus(StrEnum):
+    SENT_CUSTOM = "sent_custom"
+    SENT_SUBSCRIBE = "sent_subscribe"
+    DUPLICATE = "duplicate"  # already sent (or being sent) under this notification id
+    QUOTA = "quota"  # 45047/45009: released, retry later
+    NO_CHANNEL = "no_channel"  # outside 48 h and no subscription template given: released
+    FAILED = "failed"  # released for retry
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyResult:
+    status: NotifyStatus
+    errcode: int | None = None
+    detail: str | None = None
+    retry_after_s: float | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.status in (NotifyStatus.SENT_CUSTOM, NotifyStatus.SENT_SUBSCRIBE)
+
+
+class WeChatApiClient:
+    def __init__(
+        self,
+        settings: WeChatApiSettings,
+        redis: Redis,
+        *,
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.state = WeChatState(redis, settings.key_prefix)
+        self._own_http = http is None
+        self.http = http or httpx.AsyncClient(base_url=settings.base_url, timeout=settings.timeout_s)
+        self.clock = clock
+        self.sleep = sleep
+        self._token_key = self.state.key("token", settings.appid)
+        self._lock_key = self.state.key("token-lock", settings.appid)
+
+    async def aclose(self) -> None:
+        if self._own_http:
+            await self.http.aclose()
+
+    # --- HTTP with backoff ----------------------------------------------------------------
+    async def _post(self, path: str, payload: Mapping[str, Any], token: str | None) -> dict[str, Any]:
+        body = json.dumps(payload, ensure_ascii=False).encode("utf-8")  # WeChat wants raw UTF-8
+        params = {"access_token": token} if token else None
+        last: str = ""
+        for attempt in range(self.settings.max_attempts):
+            if attempt:
+                delay = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** (attempt - 1))
+                await self.sleep(delay * (0.5 + random.random() / 2))
+            try:
+                resp = await self.http.post(
+                    path, params=params, content=body, headers={"Content-Type": "application/json; charset=utf-8"}
+                )
+            except httpx.TransportError as exc:
+                last = f"network: {type(exc).__name__}"
+                continue
+            if resp.status_code >= 500:
+                last = f"http {resp.status_code}"
+                continue
+            try:
+                data = resp.json()
+            except ValueError:
+                last = "invalid JSON"
+                continue
+            if not isinstance(data, dict):
+                last = "unexpected JSON"
+                continue
+            if int(data.get("errcode", 0) or 0) == -1:  # system busy
+                last = "errcode -1"
+                continue
+            return data
+        raise WeChatApiError(-2, f"gave up after {self.settings.max_attempts} attempts: {last}")
+
+    # --- access_token -----------------------------------------------------------------------
+    async def _cached_token(self) -> str | None:
+        raw = await self.redis.get(self._token_key)
+        if raw is None:
+            return None
+        try:
+            item = json.loads(raw)
+            if float(item["expires_at"]) - self.clock() > 60:
+                return str(item["token"])
+        except (ValueError, KeyError, TypeError):
+            pass
+        return None
+
+    async def access_token(self) -> str:
+        token = await self._cached_token()
+        return token if token is not None else await self.refresh_token(stale=None)
+
+    async def _stable_token(self, force: bool) -> tuple[str, int]:
+        s = self.settings
+        data = await self._post(
+            "/cgi-bin/stable_token",
+            {"grant_type": "client_credential", "appid": s.appid, "secret": s.secret.get_secret_value(),
+             "force_refresh": force},
+            None,
+        )
+        if int(data.get("errcode", 0) or 0) != 0 or "access_token" not in data:
+            raise WeChatApiError(int(data.get("errcode", -3) or -3), str(data.get("errmsg", "no access_token")))
+        return str(data["access_token"]), int(data.get("expires_in", 7200))
+
+    async def refresh_token(self, stale: str | None) -> str:
+        """Get a token other than ``stale``; only one process talks to WeChat at a time."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self.settings.token_lock_ttl_s + 2
+        while True:
+            current = await self._cached_token()
+            if current is not None and current != stale:
+                return current
+            me = secrets.token_hex(8)
+            ttl_ms = int(self.settings.token_lock_ttl_s * 1000)
+            if await self.redis.set(self._lock_key, me, px=ttl_ms, nx=True):
+                try:
+                    current = await self._cached_token()
+                    if current is not None and current != stale:
+                        return current
+                    token, expires_in = await self._stable_token(force=False)
+                    if token == stale:  # WeChat still hands out the token it rejected
+                        token, expires_in = await self._stable_token(force=True)
+                    item = {"token": token, "expires_at": self.clock() + expires_in}
+                    await self.redis.set(self._token_key, json.dumps(item), ex=max(60, expires_in - 300))
+                    return token
+                finally:
+                    await self.redis.eval(_RELEASE, 1, self._lock_key, me)  # type: ignore[misc]
+            if loop.time() >= end:
+                raise WeChatApiError(-3, "timed out waiting for the token refresh of another process")
+            await asyncio.sleep(0.05)
+
+    async def call(self, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
+        """An authenticated API call; refresh the token once on 40001/42001/40014."""
+        token = await self.access_token()
+        data = await self._post(path, payload, token)
+        code = int(data.get("errcode", 0) or 0)
+        if code in TOKEN_INVALID:
+            token = await self.refresh_token(stale=token)
+            data = await self._post(path, payload, token)
+            code = int(data.get("errcode", 0) or 0)
+        if code != 0:
+            raise WeChatApiError(code, str(data.get("errmsg", "")))
+        return data
+
+    # --- messages -------------------------------------------------------------------------------
+    async def send_text(self, openid: str, text: str) -> None:
+        """Customer-service text (only within 48 h of the citizen's last message: else 45015)."""
+        await self.call(
+            "/cgi-bin/message/custom/send", {"touser": openid, "msgtype": "text", "text": {"content": text}}
+        )
+
+    async def send_subscribe(
+        self, openid: str, template_id: str, data: Mapping[str, str], page: str | None = None
+    ) -> None:
+        payload: dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {k: {"value": v} for k, v in data.items()},
+        }
+        if page:
+            payload["page"] = page
+        await self.call("/cgi-bin/message/subscribe/bizsend", payload)
+
+    async def in_service_window(self, openid: str) -> bool:
+        last = await self.state.last_message_at(openid)
+        return last is not None and self.clock() - last < self.settings.cs_window_s
+
+    async def notify(
+        self,
+        notification_id: str,
+        openid: str,
+        text: str | None,
+        *,
+        template_id: str | None = None,
+        data: Mapping[str, str] | None = None,
+        page: str | None = None,
+    ) -> NotifyResult:
+        """Send one notification at most once (per ``notification_id``)."""
+        key = self.state.key("notif", notification_id)
+        if not await self.redis.set(key, "sending", ex=self.settings.sending_ttl_s, nx=True):
+            return NotifyResult(NotifyStatus.DUPLICATE)
+        try:
+            result = await self._deliver(openid, text, template_id, data or {}, page)
+        except Exception as exc:  # released below
+            log.warning("notification %s failed: %r", notification_id, exc)
+            result = NotifyResult(NotifyStatus.FAILED, getattr(exc, "errcode", None), str(exc))
+        if result.sent:
+            await self.redis.set(key, result.status.value, ex=self.settings.notification_ttl_s)
+        else:
+            await self.redis.delete(key)
+        return result
+
+    async def _deliver(
+        self, openid: str, text: str | None, template_id: str | None, data: Mapping[str, str], page: str | None
+    ) -> NotifyResult:
+        quota: WeChatApiError | None = None
+        if text and await self.in_service_window(openid):
+            try:
+                await self.send_text(openid, text)
+                return NotifyResult(NotifyStatus.SENT_CUSTOM)
+            except WeChatApiError as exc:
+                if exc.errcode in QUOTA_CODES:
+                    quota = exc
+                elif exc.errcode != OUT_OF_WINDOW:
+                    return NotifyResult(NotifyStatus.FAILED, exc.errcode, exc.errmsg)
+        if template_id:
+            try:
+                await self.send_subscribe(openid, template_id, data, page)
+                return NotifyResult(NotifyStatus.SENT_SUBSCRIBE)
+            except WeChatApiError as exc:
+                if exc.errcode in QUOTA_CODES:
+                    return NotifyResult(NotifyStatus.QUOTA, exc.errcode, exc.errmsg, self.settings.quota_retry_after_s)
+                return NotifyResult(NotifyStatus.FAILED, exc.errcode, exc.errmsg)
+        if quota is not None:
+            return NotifyResult(NotifyStatus.QUOTA, quota.errcode, quota.errmsg, self.settings.quota_retry_after_s)
+        return NotifyResult(NotifyStatus.NO_CHANNEL, detail="outside the 48 h window and no template")

@@ -1,0 +1,167 @@
+"""Conversation state and dedupe in Redis: survives restarts, shared by all API processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from services.core.events import Attachment, GeoPoint
+
+_RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
+"""
+
+CS_WINDOW_S = 48 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class OpenComplaint:
+    ticket_no: str
+    complaint_id: str
+    place_found: bool
+    last_at: float
+
+
+@dataclass(slots=True)
+class Pending:
+    """Location / media sent before the complaint exists; attached when it is created."""
+
+    location: GeoPoint | None
+    attachments: list[Attachment]
+
+
+def _s(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+class WeChatState:
+    def __init__(self, redis: Redis, prefix: str = "wechat:", dedupe_ttl_s: int = 86400) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.dedupe_ttl_s = dedupe_ttl_s
+
+    def key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    # --- dedupe and reply cache -------------------------------------------------
+    async def cached_reply(self, dedupe: str) -> str | None:
+        return _s(await self.redis.get(self.key("reply", dedupe)))
+
+    async def store_reply(self, dedupe: str, reply: str, *, overwrite: bool = False) -> bool:
+        """Cache the reply plaintext; without ``overwrite`` the first stored reply wins."""
+        ok = await self.redis.set(self.key("reply", dedupe), reply, ex=self.dedupe_ttl_s, nx=not overwrite)
+        return bool(ok)
+
+    async def claim(self, dedupe: str, ttl_s: float) -> bool:
+        """Mark a message as being processed (one process at a time)."""
+        ok = await self.redis.set(self.key("claim", dedupe), "1", px=max(1, int(ttl_s * 1000)), nx=True)
+        return bool(ok)
+
+    async def release(self, dedupe: str) -> None:
+        await self.redis.delete(self.key("claim", dedupe))
+
+    async def wait_reply(self, dedupe: str, timeout_s: float, poll_s: float = 0.05) -> str | None:
+        """Wait for the reply of a concurrent attempt of the same message."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + max(0.0, timeout_s)
+        while True:
+            reply = await self.cached_reply(dedupe)
+            if reply is not None or loop.time() >= end:
+                return reply
+            await asyncio.sleep(poll_s)
+
+    # --- per-citizen lock -----------------------------------------------------------
+    @asynccontextmanager
+    async def citizen_lock(self, openid: str, ttl_s: float = 5.0, wait_s: float = 2.0) -> AsyncIterator[bool]:
+        """Serialise one citizen's messages across processes (best effort: yields False on timeout)."""
+        key = self.key("lock", openid)
+        token = secrets.token_hex(8)
+        loop = asyncio.get_running_loop()
+        end = loop.time() + wait_s
+        acquired = False
+        while True:
+            if await self.redis.set(key, token, px=int(ttl_s * 1000), nx=True):
+                acquired = True
+                break
+            if loop.time() >= end:
+                break
+            await asyncio.sleep(0.02)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                await self.redis.eval(_RELEASE, 1, key, token)  # type: ignore[misc]
+
+    # --- open complaint -------------------------------------------------------------------
+    async def open_complaint(self, openid: str) -> OpenComplaint | None:
+        raw = _s(await self.redis.get(self.key("open", openid)))
+        if raw is None:
+            return None
+        try:
+            return OpenComplaint(**json.loads(raw))
+        except (ValueError, TypeError):
+            return None
+
+    async def set_open_complaint(self, openid: str, oc: OpenComplaint, window_s: float) -> None:
+        # the Redis TTL only collects garbage; the window itself is checked against last_at
+        await self.redis.set(
+            self.key("open", openid), json.dumps(asdict(oc)), ex=max(1, int(window_s) + 60)
+        )
+
+    async def close_complaint(self, openid: str) -> None:
+        await self.redis.delete(self.key("open", openid))
+
+    # --- pending supplements (before the complaint exists) ------------------------------
+    async def add_pending(
+        self, openid: str, *, location: GeoPoint | None = None, attachment: Attachment | None = None,
+        window_s: float = 600,
+    ) -> None:
+        item: dict[str, Any] = {}
+        if location is not None:
+            item["location"] = location.model_dump()
+        if attachment is not None:
+            item["attachment"] = attachment.model_dump()
+        key = self.key("pending", openid)
+        pipe = self.redis.pipeline()
+        pipe.rpush(key, json.dumps(item, ensure_ascii=False))
+        pipe.ltrim(key, -20, -1)
+        pipe.expire(key, max(1, int(window_s)))
+        await pipe.execute()
+
+    async def pending(self, openid: str) -> Pending:
+        pending = Pending(location=None, attachments=[])
+        for raw in await self.redis.lrange(self.key("pending", openid), 0, -1):
+            try:
+                item = json.loads(_s(raw) or "{}")
+                if "location" in item:
+                    pending.location = GeoPoint(**item["location"])  # the latest location wins
+                if "attachment" in item:
+                    pending.attachments.append(Attachment(**item["attachment"]))
+            except (ValueError, TypeError):
+                continue
+        return pending
+
+    async def clear_pending(self, openid: str) -> None:
+        await self.redis.delete(self.key("pending", openid))
+
+    # --- last message time (48 h customer-service window) --------------------------------
+    async def mark_last_message(self, openid: str, at: float | None = None) -> None:
+        ts = time.time() if at is None else at
+        await self.redis.set(self.key("last", openid), repr(float(ts)), ex=CS_WINDOW_S + 3600)
+
+    async def last_message_at(self, openid: str) -> float | None:
+        raw = _s(await self.redis.get(self.key("last", openid)))
+        try:
+            return float(raw) if raw is not None else None
+        except ValueError:
+            return None

@@ -1,0 +1,111 @@
+"""Kafka adapters: topic administration (kafka-python) and the async producer (aiokafka).
+
+Broker-agnostic: any Kafka bootstrap address from settings (Tansu here, Apache Kafka in production).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from aiokafka import AIOKafkaProducer
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+from services.platform.topics import TOPIC_PLAN
+
+log = logging.getLogger(__name__)
+
+
+def ensure_topics(bootstrap: str, partitions: int, replication: int = 1, timeout_s: float = 30.0) -> list[str]:
+    """Create the topics of the plan that do not exist yet; return the names created."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="complaints-admin", request_timeout_ms=10000)
+            break
+        except KafkaError as exc:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"broker {bootstrap} unreachable: {exc}") from exc
+            time.sleep(0.3)
+    try:
+        existing = set(admin.list_topics())
+        created: list[str] = []
+        for spec in TOPIC_PLAN:
+            if spec.name in existing:
+                continue
+            topic = NewTopic(
+                name=spec.name,
+                num_partitions=partitions,
+                replication_factor=replication,
+                topic_configs={"retention.ms": str(spec.retention_ms)},
+            )
+            try:
+                admin.create_topics([topic])
+                created.append(spec.name)
+            except TopicAlreadyExistsError:
+                pass
+        missing = {s.name for s in TOPIC_PLAN} - set(admin.list_topics())
+        if missing:
+            raise RuntimeError(f"topics missing after creation: {sorted(missing)}")
+        return created
+    finally:
+        admin.close()
+
+
+def make_producer(bootstrap: str, *, request_timeout_s: float, linger_ms: int = 0) -> AIOKafkaProducer:
+    """An idempotent-enough producer with acks=all: a send returns only once the broker has the record."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        linger_ms=linger_ms,
+        request_timeout_ms=int(request_timeout_s * 1000),
+        retry_backoff_ms=100,
+        client_id="complaints-producer",
+    )
+
+
+class KafkaPublisher:
+    """Async publisher used by the API.  Starts in the background so the API comes up without a broker;
+    until the producer is connected every publish fails fast (the caller answers 503)."""
+
+    def __init__(self, bootstrap: str, *, request_timeout_s: float, linger_ms: int = 0) -> None:
+        self._bootstrap = bootstrap
+        self._timeout = request_timeout_s
+        self._linger = linger_ms
+        self._producer: AIOKafkaProducer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.connected = False
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._connect_loop())
+
+    async def _connect_loop(self) -> None:
+        while self._producer is None:
+            producer = make_producer(self._bootstrap, request_timeout_s=self._timeout, linger_ms=self._linger)
+            try:
+                await producer.start()
+            except Exception as exc:  # broker not there yet
+                log.warning("producer cannot reach %s (%s); retrying", self._bootstrap, exc)
+                with contextlib.suppress(Exception):
+                    await producer.stop()
+                await asyncio.sleep(1.0)
+                continue
+            self._producer = producer
+            self.connected = True
+
+    async def publish(self, topic: str, key: str, value: bytes) -> None:
+        if self._producer is None:
+            raise ConnectionError(f"broker {self._bootstrap} not connected")
+        await self._producer.send_and_wait(topic, value=value, key=key.encode())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+        if self._producer is not None:
+            await self._producer.stop()

@@ -1,0 +1,76 @@
+"""Typed settings, one object per service, read from the environment (prefix ``COMPLAINTS_``).
+
+Settings are constructed once in each service's ``bootstrap()`` and passed down;
+nothing reads ``os.environ`` deeper inside.  Tests build them directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COMPLAINTS_", extra="ignore")
+
+    city: str = "rugao"
+    config_root: Path = REPO_ROOT / "config" / "cities"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    database_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'complaints.db'}"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_prefix: str = "c12319:"
+    log_format: str = Field(default="json", pattern="^(json|text)$")
+    log_level: str = "INFO"
+    # Consumer tuning: Tansu answers a waiting fetch only every fetch_wait/2,
+    # so a short wait gives low latency there (see deploy/topics.md).
+    consumer_fetch_wait_ms: int = Field(default=10, ge=1, le=5000)
+    session_timeout_s: float = Field(default=6.0, ge=1.0, le=300.0)
+    heartbeat_interval_s: float = Field(default=1.5, ge=0.1, le=60.0)
+    topic_partitions: int = Field(default=3, ge=1, le=256)
+    topic_replication: int = Field(default=1, ge=1, le=5)
+    migrate_on_start: bool = True
+
+
+class ApiSettings(CommonSettings):
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    admin_token: SecretStr | None = None
+    publish_timeout_s: float = Field(default=3.0, gt=0, le=30)
+    wechat_publish_timeout_s: float = Field(default=1.0, gt=0, le=4)
+    idempotency_ttl_s: int = 86400
+    max_body_bytes: int = 65536
+    wechat_token: SecretStr | None = None
+    wechat_encoding_aes_key: SecretStr | None = None
+    wechat_appid: str | None = None
+    wechat_window_s: int = 600
+    wechat_api_base: str = "https://api.weixin.qq.com"
+    wechat_secret: SecretStr | None = None
+
+
+class RouterSettings(CommonSettings):
+    router_group: str = "complaints-router"
+    worker_id: str = "router-1"
+    producer_linger_ms: int = 1
+    heartbeat_every_s: float = 2.0
+
+
+class TrackerSettings(CommonSettings):
+    tracker_group: str = "complaints-tracker"
+    route_timeout_s: float = Field(default=60.0, ge=1.0, description="received but not routed after this -> routed by the reconciler")
+    reconcile_every_s: float = 5.0
+    outbox_every_s: float = 0.2
+    intake_relay_after_s: float = 2.0
+
+
+class StackSettings(ApiSettings, RouterSettings, TrackerSettings):
+    """`complaints run`: the embedded default.  Unset URLs mean 'start the embedded one'."""
+
+    kafka_bootstrap: str = ""
+    redis_url: str = ""
+    broker_port: int = 0
+    redis_port: int = 0
+    data_dir: Path = REPO_ROOT / "var"

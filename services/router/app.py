@@ -1,0 +1,87 @@
+"""The router worker (Faust): complaints.received -> core -> complaints.routed (or complaints.dlq).
+
+Wiring in one place: ``bootstrap(settings)`` builds the app, its topics and the agent.
+The database is the truth about cases; this worker keeps no tables (broker notes:
+table recovery on Tansu can drop updates), and the tracker's reconciler routes
+anything this worker skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import faust
+import redis.asyncio as aioredis
+
+from services.core.engine import Engine
+from services.platform.settings import RouterSettings
+from services.platform.topics import COMPLAINTS_DLQ, COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
+from services.router import transport
+from services.router.handler import InvalidEvent, dead_letter, route_record
+
+log = logging.getLogger(__name__)
+
+
+def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.App:
+    transport.register()
+    engine = engine or Engine.load(settings.city, str(settings.config_root))
+    app = faust.App(
+        settings.router_group,
+        broker=f"{transport.SCHEME}://{settings.kafka_bootstrap}",
+        value_serializer="raw",
+        key_serializer="raw",
+        web_enabled=False,
+        topic_partitions=settings.topic_partitions,
+        topic_allow_declare=False,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=settings.heartbeat_interval_s,
+        broker_request_timeout=max(30.0, settings.session_timeout_s * 2),
+        broker_commit_every=100,
+        broker_commit_interval=0.5,
+        producer_linger_ms=settings.producer_linger_ms,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        stream_wait_empty=False,
+    )
+    app.fetch_max_wait_ms = settings.consumer_fetch_wait_ms  # type: ignore[attr-defined]
+    received = app.topic(COMPLAINTS_RECEIVED, value_type=bytes, key_type=bytes, internal=False)
+    routed = app.topic(COMPLAINTS_ROUTED, value_type=bytes, key_type=bytes, internal=False)
+    dlq = app.topic(COMPLAINTS_DLQ, value_type=bytes, key_type=bytes, internal=False)
+    redis = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+    stats = {"routed": 0, "dead_lettered": 0}
+
+    @app.agent(received)
+    async def route(stream: Any) -> None:
+        async for event in stream.events():
+            msg = event.message
+            try:
+                out = route_record(engine, event.value)
+            except InvalidEvent as exc:
+                letter = dead_letter(source_topic=msg.topic, partition=msg.partition, offset=msg.offset,
+                                     key=event.key, raw=event.value, reason=exc.reason, error_type=exc.error_type)
+                await dlq.send(key=event.key, value=letter.model_dump_json().encode())
+                stats["dead_lettered"] += 1
+                log.warning("dead-lettered %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, exc.reason)
+                continue
+            await routed.send(key=out.complaint_id.encode(), value=out.model_dump_json().encode())
+            stats["routed"] += 1
+
+    @app.timer(interval=settings.heartbeat_every_s)
+    async def heartbeat() -> None:
+        key = f"{settings.redis_prefix}worker:{settings.worker_id}"
+        try:
+            await redis.hset(key, mapping={"at": time.time(), "pid": os.getpid(), **stats})
+            await redis.expire(key, int(settings.heartbeat_every_s * 5) + 1)
+        except Exception as exc:  # Redis down must not stop routing
+            log.debug("heartbeat failed: %s", exc)
+
+    return app
+
+
+def run(settings: RouterSettings) -> None:
+    app = bootstrap(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    worker.execute_from_commandline()

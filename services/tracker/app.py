@@ -1,0 +1,113 @@
+"""The API process: intake adapters + case tracker API + health, wired in one place.
+
+``create_app(settings)`` is the composition root: it builds the adapters
+(database, Redis, Kafka publisher), the intake service and the routers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import redis.asyncio as aioredis
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from services.core.engine import Engine
+from services.intake import hotline
+from services.intake.service import IntakeService
+from services.intake.store import IntakeStore
+from services.intake.tickets import TicketAllocator
+from services.platform import metrics
+from services.platform.db import make_engine, make_sessionmaker
+from services.platform.kafka import KafkaPublisher
+from services.platform.settings import ApiSettings
+from services.tracker import routes_cases, routes_health
+from services.tracker.auth import Authenticator
+
+log = logging.getLogger(__name__)
+
+def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
+    core = engine or Engine.load(settings.city, str(settings.config_root))
+    city = core.city
+    db_engine = make_engine(settings.database_url)
+    sessions = make_sessionmaker(db_engine)
+    redis = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2,
+                              health_check_interval=10, retry_on_timeout=False)
+    publisher = KafkaPublisher(settings.kafka_bootstrap, request_timeout_s=settings.publish_timeout_s)
+    store = IntakeStore(sessions)
+    tickets = TicketAllocator(redis, prefix=city.ticket_prefix, timezone=city.timezone,
+                              key_prefix=settings.redis_prefix, max_in_db=store.max_ticket)
+    intake = IntakeService(city=city.code, publisher=publisher, redis=redis, store=store, tickets=tickets,
+                           key_prefix=settings.redis_prefix, publish_timeout_s=settings.publish_timeout_s,
+                           idempotency_ttl_s=settings.idempotency_ttl_s)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await publisher.start()
+        try:
+            yield
+        finally:
+            await publisher.stop()
+            await redis.aclose()
+            db_engine.dispose()
+
+    app = FastAPI(title="12319 城市管理投诉分派系统", version="1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.core = core
+    app.state.sessions = sessions
+    app.state.redis = redis
+    app.state.publisher = publisher
+    app.state.intake = intake
+    app.state.unit_ids = set(city.units)
+    app.state.auth = Authenticator(sessions, settings.admin_token.get_secret_value() if settings.admin_token else None)
+
+    install_error_handlers(app)
+    install_middleware(app, settings.max_body_bytes)
+    app.include_router(hotline.router)
+    app.include_router(routes_cases.router)
+    app.include_router(routes_health.router)
+    return app
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every failure of a dependency is a clear 503; nothing leaks a stack trace."""
+
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        what = "数据库" if isinstance(exc, SQLAlchemyError) else "缓存(Redis)"
+        log.warning("dependency unavailable: %s: %s", type(exc).__name__, exc)
+        return JSONResponse({"detail": f"{what}暂不可用，请稍后重试"}, status_code=503, headers={"Retry-After": "2"})
+
+    async def invalid(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    async def crash(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse({"detail": "服务器内部错误，已记录"}, status_code=500)
+
+    app.add_exception_handler(OperationalError, unavailable)
+    app.add_exception_handler(SQLAlchemyError, unavailable)
+    app.add_exception_handler(RedisError, unavailable)
+    app.add_exception_handler(ConnectionError, unavailable)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(Exception, crash)
+
+def install_middleware(app: FastAPI, max_body: int) -> None:
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            return JSONResponse({"detail": f"请求体过大（上限 {max_body} 字节）"}, status_code=413)
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        metrics.REQUEST_LATENCY.labels(request.method, getattr(route, "path", "unmatched"),
+                                       str(response.status_code)).observe(time.perf_counter() - start)
+        return response
+

@@ -1,0 +1,90 @@
+"""Apply stream events to the case tables, idempotently.
+
+Each event is recorded once in ``case_events`` (unique ``event_id``); applying
+an event a second time — a replay, a redelivery, the reconciler racing the
+stream processor — changes nothing.  Only the first routing decision of a case
+in status ``received`` moves it on; a later decision for the same complaint is
+ignored (and not recorded), so re-processing never overwrites squad work.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.core.events import ComplaintReceived, ComplaintRouted
+from services.tracker.models import Case, CaseEventRow
+
+RECEIVED = "received"
+DISPATCHED = "dispatched"
+
+
+def _already(session: Session, event_id: str) -> bool:
+    return session.scalar(select(CaseEventRow.id).where(CaseEventRow.event_id == event_id)) is not None
+
+
+def _record(session: Session, *, event_id: str, complaint_id: str, type_: str, actor: str, at: datetime,
+            data: dict[str, Any]) -> None:
+    session.add(CaseEventRow(event_id=event_id, complaint_id=complaint_id, type=type_, actor=actor, at=at, data=data))
+
+
+def apply_received(session: Session, ev: ComplaintReceived) -> Case | None:
+    """Create the case in status ``received``.  Returns the case if this call created it."""
+    if session.get(Case, ev.complaint_id) is not None:
+        return None
+    now = datetime.now(UTC)
+    case = Case(
+        complaint_id=ev.complaint_id, ticket_no=ev.ticket_no, status=RECEIVED, channel=ev.channel.value,
+        text=ev.text, phone=ev.phone, name=ev.name, address=ev.address, citizen_id=ev.citizen_id,
+        location=ev.location.model_dump() if ev.location else None,
+        attachments=[a.model_dump() for a in ev.attachments], category_candidates=[], evidence=[],
+        urgent=False, review=False, received_at=ev.received_at, returns=0, version=1, updated_at=now,
+    )
+    session.add(case)
+    if not _already(session, ev.event_id):
+        _record(session, event_id=ev.event_id, complaint_id=ev.complaint_id, type_="received",
+                actor=ev.submitted_by or f"channel:{ev.channel.value}", at=ev.received_at,
+                data={"needs_operator": ev.needs_operator})
+    return case
+
+
+def apply_routed(session: Session, ev: ComplaintRouted, received: ComplaintReceived | None = None) -> bool:
+    """Dispatch the case per the routing decision.  Returns True if the case changed."""
+    case = session.get(Case, ev.complaint_id)
+    if case is None:
+        if received is None:
+            return False
+        created = apply_received(session, received)
+        if created is None:
+            return False
+        session.flush()
+        case = created
+    if case.status != RECEIVED or _already(session, ev.event_id):
+        return False
+    case.status = DISPATCHED
+    case.category = ev.category
+    case.category_candidates = [c.model_dump() for c in ev.category_candidates]
+    case.evidence = [e.model_dump() for e in ev.evidence]
+    case.urgent = ev.urgent
+    case.territory = ev.territory
+    case.territory_name = ev.territory_name
+    case.village = ev.village
+    case.unit = ev.unit
+    case.rule = ev.rule
+    case.review = ev.review
+    case.routed_by = ev.router
+    case.routed_at = ev.routed_at
+    case.accept_by = ev.accept_by
+    case.resolve_by = ev.resolve_by
+    case.version += 1
+    case.updated_at = datetime.now(UTC)
+    _record(session, event_id=ev.event_id, complaint_id=ev.complaint_id, type_="dispatched",
+            actor=f"router:{ev.router}", at=ev.routed_at,
+            data={"unit": ev.unit, "category": ev.category, "rule": ev.rule, "urgent": ev.urgent,
+                  "territory": ev.territory, "village": ev.village, "review": ev.review,
+                  "review_reasons": ev.review_reasons, "urgent_evidence": ev.urgent_evidence,
+                  "place_evidence": ev.place_evidence})
+    return True

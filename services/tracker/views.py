@@ -1,0 +1,64 @@
+"""Read side: case views for the API, with phone numbers masked for those who need not see them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.tracker.auth import Principal, mask_phone
+from services.tracker.models import Case, CaseEventRow
+
+
+def history(session: Session, complaint_id: str) -> list[dict[str, Any]]:
+    rows = session.scalars(select(CaseEventRow).where(CaseEventRow.complaint_id == complaint_id)
+                           .order_by(CaseEventRow.at, CaseEventRow.id)).all()
+    return [{"type": r.type, "at": r.at.isoformat(), "actor": r.actor, "data": r.data} for r in rows]
+
+
+def case_summary(case: Case, principal: Principal) -> dict[str, Any]:
+    return {
+        "ticket_no": case.ticket_no,
+        "complaint_id": case.complaint_id,
+        "status": case.status,
+        "channel": case.channel,
+        "text": case.text,
+        "phone": mask_phone(case.phone, principal),
+        "name": case.name,
+        "address": case.address,
+        "category": case.category,
+        "category_candidates": case.category_candidates,
+        "territory": case.territory,
+        "territory_name": case.territory_name,
+        "village": case.village,
+        "unit": case.unit,
+        "urgent": case.urgent,
+        "review": case.review,
+        "received_at": case.received_at.isoformat(),
+        "routed_at": case.routed_at.isoformat() if case.routed_at else None,
+        "accept_by": case.accept_by.isoformat() if case.accept_by else None,
+        "resolve_by": case.resolve_by.isoformat() if case.resolve_by else None,
+        "returns": case.returns,
+    }
+
+
+def case_detail(session: Session, case: Case, principal: Principal) -> dict[str, Any]:
+    out = case_summary(case, principal)
+    out.update({
+        "evidence": case.evidence,
+        "rule": case.rule,
+        "routed_by": case.routed_by,
+        "location": case.location,
+        "attachments": case.attachments,
+        "accepted_at": case.accepted_at.isoformat() if case.accepted_at else None,
+        "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
+        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
+        "extension": case.extension,
+        "disposal_mode": case.disposal_mode,
+        "result": case.result,
+        "rating": case.rating,
+        "merged_into": case.merged_into,
+        "history": history(session, case.complaint_id),
+    })
+    return out

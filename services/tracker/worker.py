@@ -1,0 +1,208 @@
+"""The tracker process: case projection consumer, outbox relay, intake relay and reconciler.
+
+Consumes complaints.received and complaints.routed (group ``complaints-tracker``)
+and applies them to the database in batches; offsets are committed only after
+the batch's transaction, so a crash means a replay, which the projection
+ignores.  Case changes go to the Redis live feed for the dashboards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.core.engine import Engine
+from services.core.events import ComplaintReceived, ComplaintRouted
+from services.platform import metrics
+from services.platform.db import make_engine, make_sessionmaker
+from services.platform.kafka import KafkaPublisher
+from services.platform.settings import TrackerSettings
+from services.platform.topics import COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
+from services.tracker.models import IntakeRecord, OutboxRow
+from services.tracker.projection import apply_received, apply_routed
+from services.tracker.reconcile import reconcile
+
+log = logging.getLogger(__name__)
+Change = dict[str, Any]
+
+
+def apply_batch(session: Session, records: list[tuple[str, bytes | None]]) -> list[Change]:
+    """Apply (topic, value) records in order.  Returns the live-feed changes.  Caller commits."""
+    changes: list[Change] = []
+    for topic, value in records:
+        try:
+            if topic == COMPLAINTS_RECEIVED:
+                received = ComplaintReceived.model_validate_json(value or b"")
+                if apply_received(session, received) is not None:
+                    changes.append({"type": "received", "ticket_no": received.ticket_no, "channel": received.channel})
+            elif topic == COMPLAINTS_ROUTED:
+                routed = ComplaintRouted.model_validate_json(value or b"")
+                if apply_routed(session, routed, routed.complaint):
+                    metrics.ROUTED.labels(routed.router).inc()
+                    changes.append({"type": "dispatched", "ticket_no": routed.ticket_no, "unit": routed.unit,
+                                    "category": routed.category, "territory": routed.territory,
+                                    "urgent": routed.urgent})
+            session.flush()
+        except ValidationError as exc:
+            # the router dead-letters invalid received records; here we only skip them
+            log.warning("tracker skipped an invalid record on %s: %s", topic, exc.errors()[0].get("msg"))
+    return changes
+
+
+class TrackerWorker:
+    def __init__(self, settings: TrackerSettings, engine: Engine | None = None) -> None:
+        self.settings = settings
+        self.core = engine or Engine.load(settings.city, str(settings.config_root))
+        self.db = make_engine(settings.database_url)
+        self.sessions: sessionmaker[Session] = make_sessionmaker(self.db)
+        self.redis = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self.publisher = KafkaPublisher(settings.kafka_bootstrap, request_timeout_s=5.0)
+        self.applied = 0
+        self._stop = asyncio.Event()
+
+    def _apply(self, records: list[tuple[str, bytes | None]]) -> list[Change]:
+        try:
+            with self.sessions.begin() as s:
+                return apply_batch(s, records)
+        except IntegrityError:
+            # another tracker instance applied some of these concurrently: one by one
+            changes: list[Change] = []
+            for rec in records:
+                with contextlib.suppress(IntegrityError), self.sessions.begin() as s:
+                    changes += apply_batch(s, [rec])
+            return changes
+
+    async def feed(self, changes: list[Change]) -> None:
+        if not changes:
+            return
+        channel = f"{self.settings.redis_prefix}feed"
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for change in changes:
+                    change["at"] = datetime.now(UTC).isoformat()
+                    pipe.publish(channel, json.dumps(change, ensure_ascii=False))
+                await pipe.execute()
+        except Exception as exc:  # the feed is best effort; the database is the truth
+            log.debug("live feed publish failed: %s", exc)
+
+    async def consume(self) -> None:
+        s = self.settings
+        while not self._stop.is_set():
+            consumer = AIOKafkaConsumer(
+                COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED, bootstrap_servers=s.kafka_bootstrap,
+                group_id=s.tracker_group, enable_auto_commit=False, auto_offset_reset="earliest",
+                fetch_max_wait_ms=s.consumer_fetch_wait_ms, session_timeout_ms=int(s.session_timeout_s * 1000),
+                heartbeat_interval_ms=int(s.heartbeat_interval_s * 1000), max_poll_records=500,
+            )
+            try:
+                await consumer.start()
+                while not self._stop.is_set():
+                    batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                    records = [(tp.topic, m.value) for tp, msgs in batches.items() for m in msgs]
+                    if not records:
+                        continue
+                    changes = await asyncio.to_thread(self._apply, records)
+                    await consumer.commit()
+                    self.applied += len(records)
+                    await self.feed(changes)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("tracker consumer error (%s: %s); reconnecting", type(exc).__name__, exc)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+
+    def _unpublished(self) -> tuple[list[tuple[int, str, str, str]], list[tuple[str, str]]]:
+        with self.sessions() as session:
+            out = session.execute(select(OutboxRow.id, OutboxRow.topic, OutboxRow.key, OutboxRow.payload)
+                                  .where(OutboxRow.published_at.is_(None)).order_by(OutboxRow.id).limit(500)).all()
+            queued = session.execute(select(IntakeRecord.complaint_id, IntakeRecord.payload)
+                                     .where(IntakeRecord.state == "queued").limit(500)).all()
+        return [tuple(r) for r in out], [tuple(r) for r in queued]  # type: ignore[misc]
+
+    def _mark(self, outbox_ids: list[int], intake_ids: list[str]) -> None:
+        now = datetime.now(UTC)
+        with self.sessions.begin() as session:
+            if outbox_ids:
+                session.execute(update(OutboxRow).where(OutboxRow.id.in_(outbox_ids)).values(published_at=now))
+            if intake_ids:
+                session.execute(update(IntakeRecord).where(IntakeRecord.complaint_id.in_(intake_ids))
+                                .values(state="published", published_at=now))
+
+    async def relay_once(self) -> int:
+        """Publish the outbox and the intake records queued while the broker was away (at-least-once)."""
+        if not self.publisher.connected:
+            return 0
+        outbox, queued = await asyncio.to_thread(self._unpublished)
+        done_out: list[int] = []
+        done_in: list[str] = []
+        for row_id, topic, key, payload in outbox:
+            await self.publisher.publish(topic, key, payload.encode())
+            done_out.append(row_id)
+        for complaint_id, payload in queued:
+            await self.publisher.publish(COMPLAINTS_RECEIVED, complaint_id, payload.encode())
+            done_in.append(complaint_id)
+        if done_out or done_in:
+            await asyncio.to_thread(self._mark, done_out, done_in)
+        return len(done_out) + len(done_in)
+
+    def _reconcile(self) -> dict[str, int]:
+        with self.sessions.begin() as session:
+            return reconcile(session, self.core, self.settings.route_timeout_s)
+
+    async def _every(self, seconds: float, fn: Any, name: str) -> None:
+        while not self._stop.is_set():
+            try:
+                await fn()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("%s failed: %s: %s", name, type(exc).__name__, exc)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def _heartbeat(self) -> None:
+        key = f"{self.settings.redis_prefix}tracker:{os.getpid()}"
+        await self.redis.hset(key, mapping={"at": time.time(), "pid": os.getpid(), "applied": self.applied})
+        await self.redis.expire(key, 15)
+
+    async def _reconcile_async(self) -> None:
+        fixed = await asyncio.to_thread(self._reconcile)
+        if any(fixed.values()):
+            log.warning("reconciler repaired %s", fixed)
+
+    async def run(self) -> None:
+        await self.publisher.start()
+        tasks = [
+            asyncio.create_task(self.consume()),
+            asyncio.create_task(self._every(self.settings.outbox_every_s, self.relay_once, "relay")),
+            asyncio.create_task(self._every(self.settings.reconcile_every_s, self._reconcile_async, "reconciler")),
+            asyncio.create_task(self._every(2.0, self._heartbeat, "heartbeat")),
+        ]
+        try:
+            await self._stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.publisher.stop()
+            await self.redis.aclose()
+            self.db.dispose()
+
+    def stop(self) -> None:
+        self._stop.set()

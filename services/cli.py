@@ -11,7 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from services.platform import logs
-from services.platform.settings import REPO_ROOT, ApiSettings, CommonSettings, RouterSettings, StackSettings, TrackerSettings
+from services.platform.settings import (
+    REPO_ROOT,
+    ApiSettings,
+    CommonSettings,
+    RouterSettings,
+    StackSettings,
+    TrackerSettings,
+)
 
 
 def cmd_run(_: argparse.Namespace) -> int:
@@ -130,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["user"].add_argument("--unit")
     parsers["schemas"].add_argument("--out", default=str(REPO_ROOT / "schemas"))
     try:
-        from services import corecli
+        from services import corecli  # type: ignore[attr-defined,unused-ignore]
 
         corecli.register(sub)
     except ImportError:  # pragma: no cover - during bootstrap of the repo

@@ -131,8 +131,10 @@ class IntakeService:
                                         payload=payload, created_at=now)
                 break
             except IntegrityError:
-                if idempotency_key is not None and (await asyncio.to_thread(self._store.by_idempotency_key, idempotency_key)):
-                    raise RequestInProgress(idempotency_key) from None
+                if idempotency_key is not None:
+                    existing = await asyncio.to_thread(self._store.by_idempotency_key, idempotency_key)
+                    if existing is not None:
+                        raise RequestInProgress(idempotency_key) from None
                 log.warning("ticket clash on %s (attempt %d): reseeding the counter", ticket_no, attempt + 1)
                 await self._tickets.reseed(now)
         else:

@@ -51,7 +51,7 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
     routed = app.topic(COMPLAINTS_ROUTED, value_type=bytes, key_type=bytes, internal=False)
     dlq = app.topic(COMPLAINTS_DLQ, value_type=bytes, key_type=bytes, internal=False)
     redis = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-    stats = {"routed": 0, "dead_lettered": 0}
+    stats: dict[str, int] = {"routed": 0, "dead_lettered": 0}
 
     @app.agent(received)
     async def route(stream: Any) -> None:
@@ -73,7 +73,8 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
     async def heartbeat() -> None:
         key = f"{settings.redis_prefix}worker:{settings.worker_id}"
         try:
-            await redis.hset(key, mapping={"at": time.time(), "pid": os.getpid(), **stats})
+            beat: dict[str, float | int] = {"at": time.time(), "pid": os.getpid(), **stats}
+            await redis.hset(key, mapping=beat)  # type: ignore[arg-type]
             await redis.expire(key, int(settings.heartbeat_every_s * 5) + 1)
         except Exception as exc:  # Redis down must not stop routing
             log.debug("heartbeat failed: %s", exc)

@@ -69,10 +69,7 @@ def route_record(engine: Engine, raw: bytes | str | None, *, router: str = "stre
 
 def dead_letter(*, source_topic: str, partition: int | None, offset: int | None, key: bytes | None,
                 raw: bytes | str | None, reason: str, error_type: str) -> DeadLetter:
-    if isinstance(raw, bytes):
-        payload = raw.decode("utf-8", errors="replace")
-    else:
-        payload = raw or ""
+    payload = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw or ""
     return DeadLetter(
         event_id=f"dlq-{uuid.uuid4()}", source_topic=source_topic, partition=partition, offset=offset,
         key=key.decode("utf-8", errors="replace") if key else None, payload=payload[:100_000],

@@ -22,7 +22,7 @@ from services.core.events import ComplaintReceived, ComplaintRouted
 from services.platform.topics import COMPLAINTS_ROUTED
 from services.router.handler import decide, routed_event
 from services.tracker.models import Case, IntakeRecord, OutboxRow
-from services.tracker.projection import RECEIVED, apply_received, apply_routed
+from services.tracker.projection import RECEIVED, apply_routed
 
 log = logging.getLogger(__name__)
 LOOKBACK = timedelta(days=3)
@@ -61,8 +61,8 @@ def reconcile(session: Session, engine: Engine, route_timeout_s: float) -> dict[
                         record.ticket_no, route_timeout_s, ev.unit)
     session.flush()
     for case in unrouted(session, cutoff):
-        record = session.get(IntakeRecord, case.complaint_id)
-        received = (ComplaintReceived.model_validate_json(record.payload) if record is not None
+        stored = session.get(IntakeRecord, case.complaint_id)
+        received = (ComplaintReceived.model_validate_json(stored.payload) if stored is not None
                     else _from_case(case))
         ev = routed_event(received, decide(engine, received), router="reconciler")
         if apply_routed(session, ev):

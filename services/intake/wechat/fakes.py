@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 
 from services.core.events import Attachment, GeoPoint
-from services.intake.wechat.ports import Ticket, TicketStatus
+from services.intake.wechat.ports import IntakePort, Ticket, TicketStatus
 
 
 @dataclass
@@ -93,3 +93,7 @@ class InMemoryIntakePort:
                 c.rating, c.awaiting_rating = rating, False
                 return c.ticket_no
         return None
+
+
+def _conforms(port: InMemoryIntakePort) -> IntakePort:  # static check: the fake satisfies the port
+    return port

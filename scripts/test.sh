@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test run: lint, types, then unit / integration / e2e tests against real services.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+
+# Browser tests need Debian's chromium (no browser download is possible here).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "warning: could not install chromium" >&2
+  fi
+fi
+
+echo "== ruff"; $BIN/ruff check services tests
+echo "== mypy"; $BIN/mypy
+echo "== pytest"
+if [ ! -f services/core/model/weights.json ]; then $BIN/complaints train; fi
+$BIN/python -m pytest -p no:cacheprovider -q -ra "$@"

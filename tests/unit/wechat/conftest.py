@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[Redis]:
+    # No skip: a missing Redis must fail the run (CI=true).
+    client = Redis.from_url(REDIS_URL)
+    await client.ping()
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def prefix(redis: Redis) -> AsyncIterator[str]:
+    p = f"test:wechat:{uuid.uuid4().hex}:"
+    yield p
+    keys = [k async for k in redis.scan_iter(match=p + "*", count=500)]
+    if keys:
+        await redis.delete(*keys)
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_714_036_504.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()

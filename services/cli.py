@@ -147,8 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    result: int = args.fn(args)
-    return result
+    handler = getattr(args, "fn", None) or args.func  # core subcommands set `func`
+    return int(handler(args) or 0)
 
 
 if __name__ == "__main__":

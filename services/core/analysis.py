@@ -16,6 +16,7 @@ class Analysed:
     mentions: list[Mention]
     features: dict[str, float]
     cues: dict[str, list[str]]
+    keywords: dict[str, list[str]]
 
 
 class Analyzer:
@@ -23,10 +24,11 @@ class Analyzer:
         self.city = city
         self.gazetteer = gazetteer or Gazetteer(city)
         self.cues = CueMatcher(city.cues)
+        self.keywords = CueMatcher(city.keywords)
 
     def analyse(self, text: str) -> Analysed:
         norm = normalise(text)
         mentions = self.gazetteer.find(norm)
         masked = self.gazetteer.mask(norm, mentions, PLACE_MASK)
-        feats, cues = featurise(masked, self.cues, clause_boost=self.city.clause_boost)
-        return Analysed(norm, mentions, feats, cues)
+        feats, cues, kws = featurise(masked, self.cues, self.keywords, clause_boost=self.city.clause_boost)
+        return Analysed(norm, mentions, feats, cues, kws)

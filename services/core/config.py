@@ -157,6 +157,7 @@ class CityConfig:
     not_places: tuple[str, ...] = ()
     place_markers: tuple[str, ...] = ()
     cues: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
     clause_boost: float = 1.0
     thresholds: Thresholds = Thresholds()
 

@@ -213,7 +213,15 @@ def load_city(city: str = "rugao", config_root: str | Path | None = None) -> Cit
     lexicon = _read_yaml(folder / "lexicon.yaml", required=False)
     placecfg = _read_yaml(folder / "places.yaml", required=False)
     cues = {str(k): tuple(str(x) for x in v or []) for k, v in (lexicon.get("cues") or {}).items()}
+    keywords = {str(k): tuple(str(x) for x in v or []) for k, v in (lexicon.get("categories") or {}).items()}
+    for code in keywords:
+        if code not in categories:
+            raise ConfigError(f"lexicon.yaml: keywords for unknown category {code}")
     thr = meta.get("thresholds") or {}
+    try:
+        thresholds = Thresholds(**{str(k): float(v) for k, v in thr.items()})
+    except TypeError as exc:
+        raise ConfigError(f"city.yaml thresholds: {exc}") from exc
     cfg = CityConfig(
         code=str(meta["code"]), name=str(meta["name"]), ticket_prefix=str(meta["ticket_prefix"]),
         timezone=str(meta["timezone"]), groups=groups, categories=categories, units=units, rules=rules,
@@ -222,8 +230,8 @@ def load_city(city: str = "rugao", config_root: str | Path | None = None) -> Cit
         unsafe_short_names=frozenset(placecfg.get("unsafe_short_names") or []),
         not_places=tuple(placecfg.get("not_places") or []),
         place_markers=tuple(placecfg.get("place_markers") or []),
-        cues=cues, clause_boost=float(lexicon.get("clause_boost", 1.0)),
-        thresholds=Thresholds(**{k: float(v) for k, v in thr.items()}),
+        cues=cues, keywords=keywords, clause_boost=float(lexicon.get("clause_boost", 1.0)),
+        thresholds=thresholds,
     )
     for alias, terr in cfg.alias_territories().items():
         if terr not in territories:

@@ -24,6 +24,7 @@ _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
 _CLAUSES = re.compile(r"[。！？!?；;\n]+")
 CUE_PREFIX = "cue:"
+KW_PREFIX = "kw:"
 
 
 def normalise(text: str) -> str:
@@ -73,10 +74,12 @@ def ngrams(clause: str) -> set[str]:
     return out
 
 
-def featurise(masked: str, cues: CueMatcher, request_groups: tuple[str, ...] = ("request",),
-              clause_boost: float = 1.0) -> tuple[dict[str, float], dict[str, list[str]]]:
-    """Sparse feature vector of a normalised, place-masked text, plus the cue matches."""
+def featurise(masked: str, cues: CueMatcher, keywords: CueMatcher | None = None,
+              request_groups: tuple[str, ...] = ("request",),
+              clause_boost: float = 1.0) -> tuple[dict[str, float], dict[str, list[str]], dict[str, list[str]]]:
+    """Sparse feature vector of a normalised, place-masked text, plus cue and keyword matches."""
     found = cues.find(masked)
+    kws = keywords.find(masked) if keywords is not None else {}
     feats: dict[str, float] = {}
     parts = clauses(masked) or [masked]
     boost = clause_boost if len(parts) > 1 else 1.0
@@ -89,5 +92,7 @@ def featurise(masked: str, cues: CueMatcher, request_groups: tuple[str, ...] = (
                 feats[gram] = max(feats.get(gram, 0.0), weight)
     for group in found:
         feats[CUE_PREFIX + group] = 1.0
+    for code in kws:
+        feats[KW_PREFIX + code] = 1.0
     norm = math.sqrt(sum(v * v for v in feats.values())) or 1.0
-    return {k: v / norm for k, v in feats.items()}, found
+    return {k: v / norm for k, v in feats.items()}, found, kws

@@ -56,6 +56,10 @@ class RouterSettings(CommonSettings):
     worker_id: str = "router-1"
     producer_linger_ms: int = 1
     heartbeat_every_s: float = 2.0
+    # live alerts (issue 5): hot spot = at least N complaints of one category from one place in the window
+    hotspot_threshold: int = Field(default=5, ge=2, le=1000)
+    hotspot_window_s: int = Field(default=3600, ge=60, le=7 * 86400)
+    alert_check_every_s: float = Field(default=2.0, gt=0, le=60)
 
 
 class TrackerSettings(CommonSettings):

@@ -11,15 +11,26 @@ from __future__ import annotations
 import logging
 import os
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import faust
 import redis.asyncio as aioredis
+from pydantic import ValidationError
 
 from services.core.engine import Engine
+from services.core.events import CaseEvent, ComplaintRouted
 from services.platform.settings import RouterSettings
-from services.platform.topics import COMPLAINTS_DLQ, COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
+from services.platform.topics import (
+    ALERTS,
+    CASES_EVENTS,
+    COMPLAINTS_DLQ,
+    COMPLAINTS_RECEIVED,
+    COMPLAINTS_ROUTED,
+)
 from services.router import transport
+from services.router.alert_state import AlertState
+from services.router.alerts import AlertRaised
 from services.router.handler import InvalidEvent, dead_letter, route_record
 
 log = logging.getLogger(__name__)
@@ -77,7 +88,49 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
             await redis.hset(key, mapping=beat)  # type: ignore[arg-type]
             await redis.expire(key, int(settings.heartbeat_every_s * 5) + 1)
         except Exception as exc:  # Redis down must not stop routing
-            log.debug("heartbeat failed: %s", exc)
+            log.warning("heartbeat failed: %s", exc)
+
+    # --- live time limits and hot spots (issue 5): state in Redis, one alert per alert_id ---
+    alerts_topic = app.topic(ALERTS, value_type=bytes, key_type=bytes, internal=False)
+    case_events = app.topic(CASES_EVENTS, value_type=bytes, key_type=bytes, internal=False)
+    watch = AlertState(redis, settings.redis_prefix, hotspot_threshold=settings.hotspot_threshold,
+                       hotspot_window=timedelta(seconds=settings.hotspot_window_s))
+
+    async def raise_alerts(alerts: list[AlertRaised]) -> None:
+        for alert in alerts:
+            if not await watch.claim(alert):
+                continue
+            try:
+                await alerts_topic.send(key=alert.alert_id.encode(), value=alert.model_dump_json().encode())
+            except Exception:
+                await watch.release([alert])
+                raise
+            stats["alerts"] = stats.get("alerts", 0) + 1
+
+    @app.agent(routed)
+    async def watch_routed(stream: Any) -> None:
+        async for value in stream:
+            try:
+                ev = ComplaintRouted.model_validate_json(value)
+            except ValidationError as exc:
+                log.warning("alerts: skipped an invalid routed record: %s", exc.errors()[0].get("msg"))
+                continue
+            await raise_alerts(await watch.track_routed(ev, datetime.now(UTC)))
+
+    @app.agent(case_events)
+    async def watch_cases(stream: Any) -> None:
+        async for value in stream:
+            try:
+                await watch.apply_case_event(CaseEvent.model_validate_json(value), datetime.now(UTC))
+            except ValidationError as exc:
+                log.warning("alerts: skipped an invalid case event: %s", exc.errors()[0].get("msg"))
+
+    @app.timer(interval=settings.alert_check_every_s)
+    async def check_deadlines() -> None:
+        try:
+            await raise_alerts(await watch.due_alerts(datetime.now(UTC)))
+        except Exception as exc:  # Redis or broker away: the next tick retries
+            log.warning("alerts: deadline check failed: %s: %s", type(exc).__name__, exc)
 
     return app
 

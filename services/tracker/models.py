@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.platform.db import UTCDateTime
@@ -71,6 +71,13 @@ class Case(Base):
     result: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[str | None] = mapped_column(String(16))
     merged_into: Mapped[str | None] = mapped_column(String(32))
+    # resolution tracking (issue 5)
+    reopens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    final_decision: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    extension_hours: Mapped[int | None] = mapped_column(Integer)
+    extended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    photos: Mapped[list[str] | None] = mapped_column(JSON)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -111,3 +118,35 @@ class ApiUser(Base):
     unit: Mapped[str | None] = mapped_column(String(40))
     token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+
+class CaseAction(Base):
+    """Idempotency of API actions: one row per (actor, client action id), written with the change."""
+
+    __tablename__ = "case_actions"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    complaint_id: Mapped[str] = mapped_column(String(36), index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    response: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AlertRow(Base):
+    """Alerts from the ``alerts`` topic (near-due, overdue, hot spot, 督办); ``alert_id`` makes it idempotent."""
+
+    __tablename__ = "alerts"
+
+    alert_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    ticket_no: Mapped[str | None] = mapped_column(String(32), index=True)
+    complaint_id: Mapped[str | None] = mapped_column(String(36))
+    unit: Mapped[str | None] = mapped_column(String(40), index=True)
+    category: Mapped[str | None] = mapped_column(String(40))
+    territory: Mapped[str | None] = mapped_column(String(12))
+    place: Mapped[str | None] = mapped_column(String(100))
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

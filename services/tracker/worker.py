@@ -1,6 +1,6 @@
 """The tracker process: case projection consumer, outbox relay, intake relay and reconciler.
 
-Consumes complaints.received and complaints.routed (group ``complaints-tracker``)
+Consumes complaints.received, complaints.routed and alerts (group ``complaints-tracker``)
 and applies them to the database in batches; offsets are committed only after
 the batch's transaction, so a crash means a replay, which the projection
 ignores.  Case changes go to the Redis live feed for the dashboards.
@@ -30,7 +30,9 @@ from services.platform import metrics
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.kafka import KafkaPublisher
 from services.platform.settings import TrackerSettings
-from services.platform.topics import COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
+from services.platform.topics import ALERTS, COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
+from services.router.alerts import AlertRaised
+from services.tracker.alerts_store import store_alert
 from services.tracker.models import IntakeRecord, OutboxRow
 from services.tracker.projection import apply_received, apply_routed
 from services.tracker.reconcile import reconcile
@@ -55,6 +57,11 @@ def apply_batch(session: Session, records: list[tuple[str, bytes | None]]) -> li
                     changes.append({"type": "dispatched", "ticket_no": routed.ticket_no, "unit": routed.unit,
                                     "category": routed.category, "territory": routed.territory,
                                     "urgent": routed.urgent})
+            elif topic == ALERTS:
+                alert = AlertRaised.model_validate_json(value or b"")
+                if store_alert(session, alert):
+                    changes.append({"type": "alert", "kind": alert.kind.value, "alert_id": alert.alert_id,
+                                    "ticket_no": alert.ticket_no, "unit": alert.unit, "message": alert.message})
             session.flush()
         except ValidationError as exc:
             # the router dead-letters invalid received records; here we only skip them
@@ -102,7 +109,7 @@ class TrackerWorker:
         s = self.settings
         while not self._stop.is_set():
             consumer = AIOKafkaConsumer(
-                COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED, bootstrap_servers=s.kafka_bootstrap,
+                COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED, ALERTS, bootstrap_servers=s.kafka_bootstrap,
                 group_id=s.tracker_group, enable_auto_commit=False, auto_offset_reset="earliest",
                 fetch_max_wait_ms=s.consumer_fetch_wait_ms, session_timeout_ms=int(s.session_timeout_s * 1000),
                 heartbeat_interval_ms=int(s.heartbeat_interval_s * 1000), max_poll_records=500,

@@ -43,6 +43,8 @@ def test_complaint_is_routed_end_to_end(stack_factory: Any, database_url: str) -
     assert again.status_code == 201 and again.json()["ticket_no"] == ticket
     queue = httpx.get(f"{stack.base_url}/api/v1/units/SQ_BAIPU/cases", headers=stack.headers, timeout=5).json()
     assert [c["ticket_no"] for c in queue["cases"]] == [ticket]
-    health = httpx.get(f"{stack.base_url}/healthz", timeout=5)
-    assert health.status_code == 200, health.text
+    deadline = time.monotonic() + 20
+    while (health := httpx.get(f"{stack.base_url}/healthz", timeout=5)).status_code != 200:
+        assert time.monotonic() < deadline, health.text
+        time.sleep(0.5)
     assert set(health.json()["checks"]) == {"broker", "database", "redis", "worker", "tracker"}

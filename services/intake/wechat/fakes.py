@@ -97,3 +97,16 @@ class InMemoryIntakePort:
 
 def _conforms(port: InMemoryIntakePort) -> IntakePort:  # static check: the fake satisfies the port
     return port
+
+
+class FakeClock:
+    """A settable clock (seconds since the epoch) to inject as ``clock=``."""
+
+    def __init__(self, now: float = 1_714_036_504.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from services.intake.wechat.fakes import FakeClock
+
 REDIS_URL = "redis://127.0.0.1:6379/15"
 
 
@@ -25,17 +27,6 @@ async def prefix(redis: Redis) -> AsyncIterator[str]:
     keys = [k async for k in redis.scan_iter(match=p + "*", count=500)]
     if keys:
         await redis.delete(*keys)
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_714_036_504.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

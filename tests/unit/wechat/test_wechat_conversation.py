@@ -5,11 +5,10 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from conftest import FakeClock
 from redis.asyncio import Redis
 
 from services.intake.wechat.conversation import VOICE_PLACEHOLDER, WELCOME, Conversation
-from services.intake.wechat.fakes import InMemoryIntakePort
+from services.intake.wechat.fakes import FakeClock, InMemoryIntakePort
 from services.intake.wechat.messages import (
     EventMessage,
     ImageMessage,

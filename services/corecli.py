@@ -1,0 +1,113 @@
+"""CLI subcommands of the domain core: ``train``, ``eval``, ``bench-core``.
+
+Wire with ``services.corecli.register(subparsers)``; each handler takes the parsed
+``argparse.Namespace`` and returns an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from services.core.classifier import MODEL_FILE
+from services.core.engine import Engine
+from services.core.evaluation import METRIC_KEYS, confusions, cross_validate, metrics, run
+from services.core.loader import REPO_ROOT, load_city
+from services.core.training import Example, dump, read_jsonl, train
+
+DEV_SET = REPO_ROOT / "data" / "dev" / "complaints_dev.jsonl"
+TRAINING_DIR = REPO_ROOT / "data" / "training"
+
+
+def training_examples(dev: Path = DEV_SET, extra_dir: Path = TRAINING_DIR) -> tuple[list[Example], list[Example]]:
+    """(development set, extra examples written for training) from the repository."""
+    extra: list[Example] = []
+    for path in sorted(extra_dir.glob("*.jsonl")):
+        extra.extend(read_jsonl(path))
+    return read_jsonl(dev), extra
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    city = load_city(args.city)
+    dev, extra = training_examples()
+    start = time.perf_counter()
+    model = train(city, dev + extra)
+    out = Path(args.out) if args.out else MODEL_FILE
+    dump(model, out)
+    print(f"trained on {len(dev)} dev + {len(extra)} extra examples in {time.perf_counter() - start:.1f}s; "
+          f"model {model['version']} -> {out}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    city = load_city(args.city)
+    examples = read_jsonl(args.file)
+    if args.cv:
+        _dev, extra = training_examples()
+        outcomes = cross_validate(city, examples, args.cv, extra)
+    else:
+        outcomes = run(Engine.load(args.city), examples)
+    result = metrics(outcomes)
+    if args.json:
+        print(json.dumps({k: result[k] for k in METRIC_KEYS}))
+        return 0
+    how = f"{args.cv}-fold cross-validation" if args.cv else "trained model"
+    print(f"{args.file} ({how})")
+    for key in METRIC_KEYS:
+        print(f"  {key:20s} {result[key]}")
+    print("worst confusions (labelled -> predicted: count):")
+    for gold, pred, count in confusions(outcomes):
+        print(f"  {gold:22s} -> {pred:22s} {count}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    engine = Engine.load(args.city)
+    texts = [e.text for e in read_jsonl(args.file or DEV_SET)]
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    for t in texts[:50]:
+        engine.decide(t, now)
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < args.seconds:
+        for t in texts:
+            engine.decide(t, now)
+        done += len(texts)
+    rate = done / (time.perf_counter() - start)
+    print(json.dumps({"complaints_per_second": round(rate), "texts": len(texts), "decided": done}))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = subparsers.add_parser("train", help="rebuild services/core/model/weights.json from data in the repo")
+    p.add_argument("--city", default="rugao")
+    p.add_argument("--out", default=None, help="write the model here instead")
+    p.set_defaults(func=cmd_train)
+
+    p = subparsers.add_parser("eval", help="measure classify + locate + route on a labelled JSONL file")
+    p.add_argument("file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--cv", type=int, default=0, metavar="K", help="K-fold cross-validation on FILE")
+    p.add_argument("--city", default="rugao")
+    p.set_defaults(func=cmd_eval)
+
+    p = subparsers.add_parser("bench-core", help="complaints/s for classify + locate + route on one core")
+    p.add_argument("--city", default="rugao")
+    p.add_argument("--file", default=None)
+    p.add_argument("--seconds", type=float, default=3.0)
+    p.set_defaults(func=cmd_bench)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="complaints")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,155 @@
+"""The router's alert state in Redis (not Faust tables: broker notes say their recovery on
+Tansu can drop updates).  Shared by every router worker, so the timer may run on each.
+
+Keys (under the settings' ``redis_prefix``):
+
+- ``alerts:open:{complaint_id}``  JSON of the :class:`OpenCase` still watched
+- ``alerts:due``                  sorted set complaint_id -> epoch of its next alert check
+- ``alerts:done:{complaint_id}``  marker: case resolved/closed/terminal; a late routed event does not re-open it
+- ``alerts:hot:{category}:{place}`` sorted set complaint_id -> epoch received (sliding window)
+- ``alerts:raised:{alert_id}``    SET NX marker: an alert is raised once, restarts included
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from redis.asyncio import Redis
+
+from services.core.events import CaseEvent, ComplaintRouted
+from services.router.alerts import AlertRaised, OpenCase, deadline_alerts, hotspot_alert, next_check
+
+# Case statuses after which no deadline is watched any more.
+NOT_WATCHED = frozenset({"resolved", "closed", "merged", "forwarded", "answered"})
+DONE_TTL_S = 30 * 86400
+
+
+def _ts(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+def _case_json(case: OpenCase) -> str:
+    return json.dumps({
+        "complaint_id": case.complaint_id, "ticket_no": case.ticket_no, "unit": case.unit,
+        "category": case.category, "territory": case.territory, "received_at": case.received_at.isoformat(),
+        "accept_by": case.accept_by.isoformat(), "resolve_by": case.resolve_by.isoformat(),
+        "accepted": case.accepted,
+    })
+
+
+def _case_from(raw: str | bytes) -> OpenCase:
+    d: dict[str, Any] = json.loads(raw)
+    return OpenCase(
+        complaint_id=d["complaint_id"], ticket_no=d["ticket_no"], unit=d["unit"], category=d.get("category"),
+        territory=d.get("territory"), received_at=datetime.fromisoformat(d["received_at"]),
+        accept_by=datetime.fromisoformat(d["accept_by"]), resolve_by=datetime.fromisoformat(d["resolve_by"]),
+        accepted=bool(d.get("accepted")),
+    )
+
+
+def case_from_event(ev: CaseEvent) -> OpenCase | None:
+    """The watched state after a tracker event (its ``data.case`` snapshot); None if not watched."""
+    snap = ev.data.get("case")
+    if not isinstance(snap, dict) or snap.get("status") in NOT_WATCHED:
+        return None
+    try:
+        return OpenCase(
+            complaint_id=ev.complaint_id, ticket_no=ev.ticket_no, unit=str(snap["unit"]),
+            category=snap.get("category"), territory=snap.get("territory"),
+            received_at=datetime.fromisoformat(snap["received_at"]),
+            accept_by=datetime.fromisoformat(snap["accept_by"]),
+            resolve_by=datetime.fromisoformat(snap["resolve_by"]),
+            accepted=snap.get("accepted_at") is not None,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class AlertState:
+    def __init__(self, redis: Redis, prefix: str, *, hotspot_threshold: int, hotspot_window: timedelta,
+                 dedupe_ttl_s: int = 14 * 86400) -> None:
+        self.redis = redis
+        self.p = f"{prefix}alerts:"
+        self.threshold = hotspot_threshold
+        self.window = hotspot_window
+        self.dedupe_ttl_s = dedupe_ttl_s
+
+    async def _watch(self, case: OpenCase, now: datetime) -> None:
+        due = next_check(case, now)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            if due is None:
+                pipe.delete(self.p + f"open:{case.complaint_id}")
+                pipe.zrem(self.p + "due", case.complaint_id)
+            else:
+                pipe.set(self.p + f"open:{case.complaint_id}", _case_json(case), ex=DONE_TTL_S)
+                pipe.zadd(self.p + "due", {case.complaint_id: _ts(due)})
+            await pipe.execute()
+
+    async def _unwatch(self, complaint_id: str) -> None:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.p + f"open:{complaint_id}")
+            pipe.zrem(self.p + "due", complaint_id)
+            pipe.set(self.p + f"done:{complaint_id}", 1, ex=DONE_TTL_S)
+            await pipe.execute()
+
+    async def track_routed(self, ev: ComplaintRouted, now: datetime) -> list[AlertRaised]:
+        """Watch the deadlines of a routed complaint; returns the hot-spot alert it may complete."""
+        received_at = ev.complaint.received_at if ev.complaint else ev.routed_at
+        done = await self.redis.exists(self.p + f"done:{ev.complaint_id}")
+        known = await self.redis.exists(self.p + f"open:{ev.complaint_id}")
+        if not done and not known:
+            await self._watch(OpenCase(ev.complaint_id, ev.ticket_no, ev.unit, ev.category, ev.territory,
+                                       received_at, ev.accept_by, ev.resolve_by), now)
+        place = ev.village or ev.territory
+        if not place:
+            return []
+        key = self.p + f"hot:{ev.category}:{place}"
+        since = _ts(received_at - self.window)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.zadd(key, {ev.complaint_id: _ts(received_at)})
+            pipe.zremrangebyscore(key, "-inf", since)
+            pipe.zrangebyscore(key, since, "+inf", withscores=True)
+            pipe.expire(key, int(self.window.total_seconds() * 2) + 60)
+            results = await pipe.execute()
+        members: list[tuple[bytes, float]] = results[2]
+        times = [datetime.fromtimestamp(score, UTC) for _, score in members]
+        alert = hotspot_alert(category=ev.category, place=place, place_name=ev.village or ev.territory_name,
+                              times=times, now=received_at, threshold=self.threshold, window=self.window,
+                              territory=ev.territory, unit=ev.unit, tickets=[ev.ticket_no])
+        return [alert] if alert else []
+
+    async def apply_case_event(self, ev: CaseEvent, now: datetime) -> None:
+        case = case_from_event(ev)
+        if case is None:
+            if isinstance(ev.data.get("case"), dict):
+                await self._unwatch(ev.complaint_id)
+            return
+        await self.redis.delete(self.p + f"done:{ev.complaint_id}")
+        await self._watch(case, now)
+
+    async def due_alerts(self, now: datetime, limit: int = 500) -> list[AlertRaised]:
+        """Alerts due at ``now`` for the watched cases whose next check has come; reschedules them."""
+        ids = await self.redis.zrangebyscore(self.p + "due", "-inf", _ts(now), start=0, num=limit)
+        out: list[AlertRaised] = []
+        for raw_id in ids:
+            cid = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+            raw = await self.redis.get(self.p + f"open:{cid}")
+            if raw is None:
+                await self.redis.zrem(self.p + "due", cid)
+                continue
+            case = _case_from(raw)
+            out.extend(deadline_alerts(case, now))
+            await self._watch(case, now)
+        return out
+
+    async def claim(self, alert: AlertRaised) -> bool:
+        """True the first time an alert id is seen (across workers and restarts)."""
+        return bool(await self.redis.set(self.p + f"raised:{alert.alert_id}", 1, nx=True, ex=self.dedupe_ttl_s))
+
+    async def release(self, alerts: Iterable[AlertRaised]) -> None:
+        """Forget claims whose publish failed, so a later check raises them."""
+        for alert in alerts:
+            await self.redis.delete(self.p + f"raised:{alert.alert_id}")

@@ -1,0 +1,50 @@
+"""The alerts table: filled by the tracker process from the ``alerts`` topic, read by the API.
+
+Idempotent by ``alert_id``: a redelivered or replayed alert changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.router.alerts import AlertRaised
+from services.tracker.models import AlertRow
+
+
+def store_alert(session: Session, alert: AlertRaised) -> bool:
+    """Insert the alert unless it is there already.  Returns True if it was new.  Caller commits."""
+    if session.get(AlertRow, alert.alert_id) is not None:
+        return False
+    session.add(AlertRow(
+        alert_id=alert.alert_id, kind=alert.kind.value, ticket_no=alert.ticket_no, complaint_id=alert.complaint_id,
+        unit=alert.unit, category=alert.category, territory=alert.territory, place=alert.place,
+        deadline=alert.deadline, raised_at=alert.raised_at, message=alert.message, data=alert.data,
+    ))
+    return True
+
+
+def alert_view(row: AlertRow) -> dict[str, Any]:
+    return {
+        "alert_id": row.alert_id, "kind": row.kind, "ticket_no": row.ticket_no, "unit": row.unit,
+        "category": row.category, "territory": row.territory, "place": row.place,
+        "deadline": row.deadline.isoformat() if row.deadline else None, "raised_at": row.raised_at.isoformat(),
+        "message": row.message, "data": row.data,
+    }
+
+
+def list_alerts(session: Session, *, kinds: list[str] | None = None, unit: str | None = None,
+                since: datetime | None = None, ticket_no: str | None = None, limit: int = 100) -> list[AlertRow]:
+    q = select(AlertRow)
+    if kinds:
+        q = q.where(AlertRow.kind.in_(kinds))
+    if unit:
+        q = q.where(AlertRow.unit == unit)
+    if since:
+        q = q.where(AlertRow.raised_at >= since)
+    if ticket_no:
+        q = q.where(AlertRow.ticket_no == ticket_no)
+    return list(session.scalars(q.order_by(AlertRow.raised_at.desc(), AlertRow.alert_id).limit(limit)))

@@ -1,0 +1,202 @@
+"""The outbound client against a local server that answers like the WeChat API."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from fake_wechat_api import FakeWeChatApi
+from redis.asyncio import Redis
+
+from services.intake.wechat.client import NotifyStatus, WeChatApiClient, WeChatApiError, WeChatApiSettings
+from services.intake.wechat.state import WeChatState
+
+APPID, SECRET = "wx49f0ab532d5d035a", "s3cr3t"
+TEMPLATE = "tmpl-progress"
+DATA = {"thing1": "路灯不亮", "character_string2": "RG00000001", "phrase3": "已办结"}
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeWeChatApi]:
+    server = FakeWeChatApi(APPID, SECRET)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+ClientFactory = Callable[..., WeChatApiClient]
+
+
+@pytest.fixture
+async def make_client(api: FakeWeChatApi, redis: Redis, prefix: str) -> AsyncIterator[ClientFactory]:
+    made: list[WeChatApiClient] = []
+    sleeps: list[float] = []
+
+    async def fake_sleep(s: float) -> None:
+        sleeps.append(s)
+        await asyncio.sleep(0)
+
+    def factory(**overrides: object) -> WeChatApiClient:
+        settings = WeChatApiSettings.model_validate(
+            {"appid": APPID, "secret": SECRET, "base_url": api.base_url, "key_prefix": prefix, **overrides}
+        )
+        c = WeChatApiClient(settings, redis, sleep=fake_sleep)
+        c.sleeps = sleeps  # type: ignore[attr-defined]
+        made.append(c)
+        return c
+
+    yield factory
+    for c in made:
+        await c.aclose()
+
+
+async def recent(redis: Redis, prefix: str, openid: str, hours_ago: float = 0.1) -> None:
+    await WeChatState(redis, prefix).mark_last_message(openid, time.time() - hours_ago * 3600)
+
+
+async def test_token_cached_in_redis_and_shared(api: FakeWeChatApi, make_client: ClientFactory) -> None:
+    a, b = make_client(), make_client()
+    t1 = await a.access_token()
+    t2 = await b.access_token()
+    assert t1 == t2 == api.current and len(api.token_requests) == 1
+    assert api.token_requests[0] == {"grant_type": "client_credential", "appid": APPID, "secret": SECRET,
+                                     "force_refresh": False}
+
+
+async def test_one_process_refreshes(api: FakeWeChatApi, make_client: ClientFactory) -> None:
+    clients = [make_client() for _ in range(4)]
+    tokens = await asyncio.gather(*(c.access_token() for c in clients for _ in range(5)))
+    assert len(set(tokens)) == 1 and len(api.token_requests) == 1
+
+
+async def test_expired_token_refresh_and_retry_once(
+    api: FakeWeChatApi, make_client: ClientFactory, redis: Redis, prefix: str
+) -> None:
+    c = make_client()
+    await recent(redis, prefix, "oA")
+    old = await c.access_token()
+    api.expire_current()  # 42001 on next use
+    await c.send_text("oA", "您的工单已受理")
+    assert api.current != old and len(api.token_requests) == 2
+    assert api.custom[-1]["text"]["content"] == "您的工单已受理"
+    # another process picks the new token up from Redis without asking WeChat
+    assert await make_client().access_token() == api.current and len(api.token_requests) == 2
+
+
+async def test_invalid_token_forces_refresh_when_stable_token_is_stuck(
+    api: FakeWeChatApi, make_client: ClientFactory
+) -> None:
+    api.stuck = True
+    c = make_client()
+    await c.access_token()
+    api.expire_current()  # normal mode keeps handing out the rejected token
+    await c.send_text("oA", "x")
+    assert [r["force_refresh"] for r in api.token_requests] == [False, False, True]
+
+
+async def test_40001_refreshed_only_once_then_error(api: FakeWeChatApi, make_client: ClientFactory) -> None:
+    c = make_client()
+    await c.access_token()
+    api.then("custom", ("errcode", 40001), ("errcode", 40001))
+    with pytest.raises(WeChatApiError) as err:
+        await c.send_text("oA", "x")
+    assert err.value.errcode == 40001 and not api.custom
+
+
+async def test_within_48h_customer_service_message(
+    api: FakeWeChatApi, make_client: ClientFactory, redis: Redis, prefix: str
+) -> None:
+    await recent(redis, prefix, "oA", hours_ago=47)
+    r = await make_client().notify("n-1", "oA", "您反映的问题已办结，工单号 RG00000001", template_id=TEMPLATE, data=DATA)
+    assert r.status is NotifyStatus.SENT_CUSTOM and len(api.custom) == 1 and not api.subscribe
+    assert api.custom[0] == {"touser": "oA", "msgtype": "text",
+                             "text": {"content": "您反映的问题已办结，工单号 RG00000001"}}
+    assert "办结".encode() in api.raw_bodies[-1]  # raw UTF-8, not \\u escapes
+
+
+async def test_outside_48h_subscription_message(
+    api: FakeWeChatApi, make_client: ClientFactory, redis: Redis, prefix: str
+) -> None:
+    await recent(redis, prefix, "oB", hours_ago=49)
+    r = await make_client().notify("n-2", "oB", "已办结", template_id=TEMPLATE, data=DATA, page="pages/case")
+    assert r.status is NotifyStatus.SENT_SUBSCRIBE and not api.custom
+    assert api.subscribe == [{"touser": "oB", "template_id": TEMPLATE, "page": "pages/case",
+                              "data": {k: {"value": v} for k, v in DATA.items()}}]
+    r = await make_client().notify("n-3", "oNever", "已办结")  # no template, never messaged
+    assert r.status is NotifyStatus.NO_CHANNEL and not r.sent
+
+
+async def test_45015_falls_back_to_subscription(
+    api: FakeWeChatApi, make_client: ClientFactory, redis: Redis, prefix: str
+) -> None:
+    await recent(redis, prefix, "oA")
+    api.then("custom", ("errcode", 45015))
+    r = await make_client().notify("n-4", "oA", "已受理", template_id=TEMPLATE, data=DATA)
+    assert r.status is NotifyStatus.SENT_SUBSCRIBE and not api.custom and len(api.subscribe) == 1
+
+
+async def test_45047_quota_is_reported_and_released(
+    api: FakeWeChatApi, make_client: ClientFactory, redis: Redis, prefix: str
+) -> None:
+    await recent(redis, prefix, "oA")
+    c = make_client()
+    api.then("custom", ("errcode", 45047))
+    r = await c.notify("n-5", "oA", "请评价")
+    assert r.status is NotifyStatus.QUOTA and r.errcode == 45047 and r.retry_after_s and not r.sent
+    r = await c.notify("n-5", "oA", "请评价")  # released: the retry later goes out
+    assert r.status is NotifyStatus.SENT_CUSTOM and len(api.custom) == 1
+    api.then("custom", ("errcode", 45047))
+    r = await c.notify("n-6", "oA", "请评价", template_id=TEMPLATE, data=DATA)  # other channel available
+    assert r.status is NotifyStatus.SENT_SUBSCRIBE
+
+
+async def test_5xx_then_success_with_backoff(
+    api: FakeWeChatApi, make_client: ClientFactory, redis: Redis, prefix: str
+) -> None:
+    await recent(redis, prefix, "oA")
+    c = make_client(backoff_base_s=0.2)
+    await c.access_token()
+    api.then("custom", ("http", 502), ("http", 503), ("errcode", -1))
+    r = await c.notify("n-7", "oA", "处理中")
+    assert r.status is NotifyStatus.SENT_CUSTOM and len(api.custom) == 1
+    sleeps: list[float] = c.sleeps  # type: ignore[attr-defined]
+    assert len(sleeps) == 3
+    assert 0.1 <= sleeps[0] <= 0.2 and 0.2 <= sleeps[1] <= 0.4 and 0.4 <= sleeps[2] <= 0.8  # exponential, jittered
+
+
+async def test_final_failure_is_released_for_retry(
+    api: FakeWeChatApi, make_client: ClientFactory, redis: Redis, prefix: str
+) -> None:
+    await recent(redis, prefix, "oA")
+    c = make_client(max_attempts=2)
+    await c.access_token()
+    api.then("custom", ("http", 500), ("http", 500))
+    r = await c.notify("n-8", "oA", "x")
+    assert r.status is NotifyStatus.FAILED and r.errcode == -2 and not api.custom
+    r = await c.notify("n-8", "oA", "x")
+    assert r.status is NotifyStatus.SENT_CUSTOM and len(api.custom) == 1
+
+
+async def test_network_error_retried_then_failed(make_client: ClientFactory, redis: Redis, prefix: str) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    c = make_client(base_url=dead, max_attempts=3)
+    await recent(redis, prefix, "oA")
+    r = await c.notify("n-9", "oA", "x", template_id=TEMPLATE)
+    assert r.status is NotifyStatus.FAILED and r.errcode == -2
+    assert len(c.sleeps) == 2  # type: ignore[attr-defined]
+    assert await redis.get(prefix + "notif:n-9") is None  # released
+
+
+async def test_never_sent_twice(api: FakeWeChatApi, make_client: ClientFactory, redis: Redis, prefix: str) -> None:
+    await recent(redis, prefix, "oA")
+    a, b = make_client(), make_client()  # two processes sharing Redis
+    results = await asyncio.gather(*(c.notify("case-1:resolved", "oA", "已办结") for c in (a, b, a, b)))
+    assert sorted(r.status for r in results).count(NotifyStatus.SENT_CUSTOM) == 1
+    assert sum(r.status is NotifyStatus.DUPLICATE for r in results) == 3
+    assert (await b.notify("case-1:resolved", "oA", "已办结")).status is NotifyStatus.DUPLICATE
+    assert len(api.custom) == 1

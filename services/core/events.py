@@ -62,6 +62,11 @@ class ComplaintReceived(_Event):
     citizen_id: str | None = Field(default=None, description="WeChat OpenID of the citizen, if any")
     needs_operator: bool = Field(default=False, description="e.g. a voice message without recognition")
     submitted_by: str | None = Field(default=None, description="actor who filed it (operator), if not the citizen")
+    category_override: str | None = Field(
+        default=None, max_length=40, description="category set by the operator instead of the classifier's")
+    territory_override: str | None = Field(
+        default=None, max_length=12, description="town-level territory code set by the operator")
+    unit_override: str | None = Field(default=None, max_length=40, description="unit set by the operator")
 
 
 class CategoryScore(BaseModel):
@@ -106,6 +111,8 @@ class ComplaintRouted(_Event):
     router: str = Field(default="stream", description="stream | reconciler")
     complaint: ComplaintReceived | None = Field(
         default=None, description="the complaint as received, so a consumer can build the case from this event alone")
+    override: dict[str, str] | None = Field(
+        default=None, description="operator overrides applied (category / territory / unit -> value): training data")
 
 
 class DeadLetter(_Event):

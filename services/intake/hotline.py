@@ -27,6 +27,9 @@ class HotlineComplaintIn(BaseModel):
     name: str | None = Field(default=None, max_length=100)
     address: str | None = Field(default=None, max_length=500)
     reported_at: datetime | None = None
+    category_override: str | None = Field(default=None, pattern=r"^[A-Z_]{2,40}$", description="接线员更正的类别")
+    territory_override: str | None = Field(default=None, pattern=r"^\d{6,12}$", description="接线员更正的镇（街道、区）代码")
+    unit_override: str | None = Field(default=None, pattern=r"^[A-Z0-9_]{2,40}$", description="接线员指定的承办单位")
 
     @field_validator("phone")
     @classmethod
@@ -67,16 +70,32 @@ def intake_service(request: Request) -> IntakeService:
     return service
 
 
+def check_overrides(request: Request, body: HotlineComplaintIn) -> None:
+    """An override must name a category / territory / unit of the city (422 names the field)."""
+    city = request.app.state.core.city
+    given = {"category_override": (body.category_override, city.categories),
+             "territory_override": (body.territory_override, city.territories),
+             "unit_override": (body.unit_override, city.units)}
+    errors = [{"loc": ["body", name], "msg": f"未知的取值 {value}", "type": "value_error"}
+              for name, (value, known) in given.items() if value is not None and value not in known]
+    if errors:
+        raise HTTPException(422, errors)
+
+
 @router.post("/complaints", status_code=201, response_model=TicketOut,
              responses={503: {"description": "broker unavailable: nothing was recorded"}})
 async def submit_complaint(
+    request: Request,
     body: HotlineComplaintIn,
     service: Annotated[IntakeService, Depends(intake_service)],
     principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.COMMAND))],
     idempotency_key: IdempotencyKey = None,
 ) -> TicketOut:
+    check_overrides(request, body)
     draft = ComplaintDraft(channel=Channel.HOTLINE, text=body.text, phone=body.phone, name=body.name,
-                           address=body.address, reported_at=body.reported_at, submitted_by=principal.actor)
+                           address=body.address, reported_at=body.reported_at, submitted_by=principal.actor,
+                           category_override=body.category_override, territory_override=body.territory_override,
+                           unit_override=body.unit_override)
     try:
         ticket = await service.submit(draft, idempotency_key=idempotency_key)
     except BrokerUnavailable as exc:

@@ -55,6 +55,9 @@ class ComplaintDraft:
     citizen_id: str | None = None
     needs_operator: bool = False
     submitted_by: str | None = None
+    category_override: str | None = None
+    territory_override: str | None = None
+    unit_override: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,4 +163,6 @@ class IntakeService:
             channel=d.channel, text=d.text, phone=d.phone, name=d.name, address=d.address,
             reported_at=d.reported_at, received_at=now, location=d.location, attachments=list(d.attachments),
             citizen_id=d.citizen_id, needs_operator=d.needs_operator, submitted_by=d.submitted_by,
+            category_override=d.category_override, territory_override=d.territory_override,
+            unit_override=d.unit_override,
         )

@@ -9,6 +9,7 @@ PUBLISHED = Counter("complaints_published_total", "Complaints published to compl
 REJECTED = Counter("complaints_rejected_total", "Intake requests refused", ["reason"])
 ROUTED = Counter("complaints_routed_total", "Routing decisions applied to cases", ["router"])
 DEAD_LETTERED = Gauge("complaints_dead_lettered", "Records on complaints.dlq (as reported by the router)")
+ROUTED_BY_WORKER = Gauge("complaints_router_routed", "Complaints routed by the stream worker (from its heartbeat)")
 CONSUMER_LAG = Gauge("complaints_consumer_lag", "Records not yet consumed by the tracker", ["topic"])
 REQUEST_LATENCY = Histogram(
     "http_request_duration_seconds", "HTTP request latency", ["method", "route", "status"],

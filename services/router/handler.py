@@ -8,6 +8,7 @@ worker turns into a ``DeadLetter`` on ``complaints.dlq``.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -51,15 +52,36 @@ def routed_event(received: ComplaintReceived, decision: Decision, *, router: str
         place_confidence=decision.place_confidence, place_evidence=list(decision.place_evidence),
         unit=decision.unit, rule=decision.rule, review=decision.review,
         review_reasons=list(decision.review_reasons), accept_by=decision.accept_by,
-        resolve_by=decision.resolve_by, router=router, complaint=received,
+        resolve_by=decision.resolve_by, router=router, complaint=received, override=requested_overrides(received),
     )
+
+
+def requested_overrides(received: ComplaintReceived) -> dict[str, str] | None:
+    """What the operator set instead of the machine's choice (recorded as training data)."""
+    given = {"category": received.category_override, "territory": received.territory_override,
+             "unit": received.unit_override}
+    return {name: value for name, value in given.items() if value is not None} or None
+
+
+def overrides(engine: Engine, received: ComplaintReceived) -> dict[str, str]:
+    """The operator's overrides that name a known category / territory / unit (unknown ones are ignored)."""
+    city = engine.city
+    known = {"category": (received.category_override, city.categories),
+             "territory": (received.territory_override, city.territories),
+             "unit": (received.unit_override, city.units)}
+    return {name: value for name, (value, table) in known.items() if value is not None and value in table}
 
 
 def decide(engine: Engine, received: ComplaintReceived) -> Decision:
     loc = received.location
     text = received.text if not received.address else f"{received.text}\n{received.address}"
-    return engine.decide(text, received.received_at, location_label=loc.label if loc else None,
-                         lat=loc.lat if loc else None, lon=loc.lon if loc else None)
+    chosen = overrides(engine, received)
+    decision = engine.decide(text, received.received_at, location_label=loc.label if loc else None,
+                             lat=loc.lat if loc else None, lon=loc.lon if loc else None,
+                             category_override=chosen.get("category"), territory_override=chosen.get("territory"))
+    if "unit" in chosen:
+        decision = replace(decision, unit=chosen["unit"], rule="operator override")
+    return decision
 
 
 def route_record(engine: Engine, raw: bytes | str | None, *, router: str = "stream") -> ComplaintRouted:

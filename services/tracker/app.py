@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from services.core.engine import Engine
-from services.intake import hotline
+from services.intake import hotline, open311
 from services.intake.service import IntakeService
 from services.intake.store import IntakeStore
 from services.intake.tickets import TicketAllocator
@@ -27,7 +27,14 @@ from services.platform import metrics
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.kafka import KafkaPublisher
 from services.platform.settings import ApiSettings
-from services.tracker import routes_cases, routes_health
+from services.tracker import (
+    routes_actions,
+    routes_alerts,
+    routes_cases,
+    routes_citizen,
+    routes_health,
+    routes_stats,
+)
 from services.tracker.auth import Authenticator
 
 log = logging.getLogger(__name__)
@@ -72,6 +79,11 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     app.include_router(hotline.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_health.router)
+    app.include_router(routes_actions.router)
+    app.include_router(routes_citizen.router)
+    app.include_router(routes_stats.router)
+    app.include_router(routes_alerts.router)
+    app.include_router(open311.router)
     return app
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -86,5 +86,5 @@ def apply_routed(session: Session, ev: ComplaintRouted, received: ComplaintRecei
             data={"unit": ev.unit, "category": ev.category, "rule": ev.rule, "urgent": ev.urgent,
                   "territory": ev.territory, "village": ev.village, "review": ev.review,
                   "review_reasons": ev.review_reasons, "urgent_evidence": ev.urgent_evidence,
-                  "place_evidence": ev.place_evidence})
+                  "place_evidence": ev.place_evidence, **({"override": ev.override} if ev.override else {})})
     return True

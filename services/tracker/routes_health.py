@@ -11,6 +11,8 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from services.platform import metrics as m
+
 router = APIRouter(tags=["health"])
 
 
@@ -70,5 +72,18 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 @router.get("/metrics")
-def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    """This process's metrics plus the worker's and tracker's figures from their Redis heartbeats."""
+    for kind in ("worker", "tracker"):
+        try:
+            alive = (await _workers(request, kind))["instances"]
+        except Exception:
+            continue
+        for beat in alive.values():
+            if kind == "worker":
+                m.DEAD_LETTERED.set(float(beat.get("dead_lettered", 0)))
+                m.ROUTED_BY_WORKER.set(float(beat.get("routed", 0)))
+            for field, value in beat.items():
+                if field.startswith("lag:"):
+                    m.CONSUMER_LAG.labels(field[4:]).set(float(value))
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

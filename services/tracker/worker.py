@@ -78,6 +78,7 @@ class TrackerWorker:
         self.redis = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         self.publisher = KafkaPublisher(settings.kafka_bootstrap, request_timeout_s=5.0)
         self.applied = 0
+        self.lag: dict[tuple[str, int], int] = {}
         self._stop = asyncio.Event()
 
     def _apply(self, records: list[tuple[str, bytes | None]]) -> list[Change]:
@@ -124,6 +125,7 @@ class TrackerWorker:
                     changes = await asyncio.to_thread(self._apply, records)
                     await consumer.commit()
                     self.applied += len(records)
+                    await self._lag(consumer, batches)
                     await self.feed(changes)
             except asyncio.CancelledError:
                 raise
@@ -133,6 +135,13 @@ class TrackerWorker:
             finally:
                 with contextlib.suppress(Exception):
                     await consumer.stop()
+
+    async def _lag(self, consumer: AIOKafkaConsumer, partitions: Any) -> None:
+        """Records not yet consumed, per partition seen in the last batch (for /metrics)."""
+        for tp in partitions:
+            high = consumer.highwater(tp)
+            if high is not None:
+                self.lag[(tp.topic, tp.partition)] = max(0, high - await consumer.position(tp))
 
     def _unpublished(self) -> tuple[list[tuple[int, str, str, str]], list[tuple[str, str]]]:
         with self.sessions() as session:
@@ -185,7 +194,10 @@ class TrackerWorker:
 
     async def _heartbeat(self) -> None:
         key = f"{self.settings.redis_prefix}tracker:{os.getpid()}"
-        await self.redis.hset(key, mapping={"at": time.time(), "pid": os.getpid(), "applied": self.applied})
+        beat: dict[str, float | int] = {"at": time.time(), "pid": os.getpid(), "applied": self.applied}
+        for topic in (COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED):
+            beat[f"lag:{topic}"] = sum(v for (t, _), v in self.lag.items() if t == topic)
+        await self.redis.hset(key, mapping=beat)  # type: ignore[arg-type]
         await self.redis.expire(key, 15)
 
     async def _reconcile_async(self) -> None:

@@ -20,7 +20,7 @@ from services.intake.wechat.messages import (
     dedupe_key,
 )
 from services.intake.wechat.ports import IntakePort
-from services.intake.wechat.state import OpenComplaint, WeChatState
+from services.intake.wechat.state import OpenComplaint, Pending, WeChatState
 
 RATINGS = ("满意", "基本满意", "不满意")
 VOICE_PLACEHOLDER = "[语音留言，未识别文字，待人工收听]"
@@ -83,57 +83,45 @@ class Conversation:
             return WELCOME
         return None  # unsubscribe, LOCATION, CLICK, SCAN, ...: "success"
 
-    async def _open(self, openid: str) -> OpenComplaint | None:
-        oc = await self.state.open_complaint(openid)
-        if oc is not None and self.clock() - oc.last_at <= self.window_s:
-            return oc
-        return None
-
     async def _dispatch(self, msg: Message) -> str | None:
         openid = msg.from_user
         if isinstance(msg, TextMessage):
-            return await self._text(msg, msg.content.strip())
+            text = msg.content.strip()
+            if not text or text.lower() in _GREETINGS:
+                return HELP
+            if m := _QUERY_RE.fullmatch(text):
+                return await self._query(openid, m.group(1))
+            if m := _RATING_RE.fullmatch(text):
+                return await self._rate(openid, m.group(1), m.group(2))
+        oc, pending = await self.state.snapshot(openid)
+        if oc is not None and self.clock() - oc.last_at > self.window_s:
+            oc = None  # the conversation window has passed: the next problem is a new complaint
+        if isinstance(msg, TextMessage):
+            if oc is not None:
+                return await self._supplement(oc, openid, text=msg.content.strip())
+            return await self._create(msg, msg.content.strip(), [], pending, needs_operator=False)
         if isinstance(msg, VoiceMessage):
             voice = Attachment(kind="voice", media_id=msg.media_id)
-            text = (msg.recognition or "").strip()
-            oc = await self._open(openid)
-            if text:
-                if oc is not None:
-                    return await self._supplement(oc, openid, text=text, attachments=[voice])
-                return await self._create(msg, text, [voice], needs_operator=False)
+            said = (msg.recognition or "").strip()
             if oc is not None:
-                return await self._supplement(oc, openid, attachments=[voice], what="语音")
-            return await self._create(msg, VOICE_PLACEHOLDER, [voice], needs_operator=True)
+                return await self._supplement(oc, openid, text=said or None, attachments=[voice], what="语音")
+            if said:
+                return await self._create(msg, said, [voice], pending, needs_operator=False)
+            return await self._create(msg, VOICE_PLACEHOLDER, [voice], pending, needs_operator=True)
         if isinstance(msg, LocationMessage):
-            return await self._location(msg)
+            return await self._location(msg, oc)
         if isinstance(msg, ImageMessage):
             image = Attachment(kind="image", media_id=msg.media_id, url=msg.pic_url)
-            return await self._media(openid, image, "图片")
+            return await self._media(openid, oc, image, "图片")
         if isinstance(msg, LinkMessage):
             link = Attachment(kind="link", url=msg.url)
-            return await self._media(openid, link, "链接", text=msg.title or msg.description)
+            return await self._media(openid, oc, link, "链接", text=msg.title or msg.description)
         return UNSUPPORTED
 
-    async def _text(self, msg: TextMessage, text: str) -> str:
-        openid = msg.from_user
-        if not text:
-            return HELP
-        if m := _QUERY_RE.fullmatch(text):
-            return await self._query(openid, m.group(1))
-        if m := _RATING_RE.fullmatch(text):
-            return await self._rate(openid, m.group(1), m.group(2))
-        if text.lower() in _GREETINGS:
-            return HELP
-        oc = await self._open(openid)
-        if oc is not None:
-            return await self._supplement(oc, openid, text=text)
-        return await self._create(msg, text, [], needs_operator=False)
-
     async def _create(
-        self, msg: Message, text: str, attachments: list[Attachment], *, needs_operator: bool
+        self, msg: Message, text: str, attachments: list[Attachment], pending: Pending, *, needs_operator: bool
     ) -> str:
         openid = msg.from_user
-        pending = await self.state.pending(openid)
         location = pending.location
         ticket = await self.port.create_complaint(
             openid=openid,
@@ -143,10 +131,9 @@ class Conversation:
             needs_operator=needs_operator,
             dedupe_key=dedupe_key(msg),
         )
-        await self.state.clear_pending(openid)
         place = ticket.place_found or location is not None
         oc = OpenComplaint(ticket.ticket_no, ticket.complaint_id, place, self.clock())
-        await self.state.set_open_complaint(openid, oc, self.window_s)
+        await self.state.commit_open(openid, oc, self.window_s, clear_pending=True)
         if needs_operator:
             head = f"您的语音留言已登记，工单号：{ticket.ticket_no}。工作人员将尽快收听处理。"
         else:
@@ -176,25 +163,25 @@ class Conversation:
         )
         place = oc.place_found or location is not None
         updated = OpenComplaint(oc.ticket_no, oc.complaint_id, place, self.clock())
-        await self.state.set_open_complaint(openid, updated, self.window_s)
+        await self.state.commit_open(openid, updated, self.window_s, clear_pending=False)
         reply = f"已收到{what}，已补充到工单 {oc.ticket_no}。"
         return reply + ("" if place else ASK_PLACE)
 
-    async def _location(self, msg: LocationMessage) -> str:
+    async def _location(self, msg: LocationMessage, oc: OpenComplaint | None) -> str:
         label = (msg.label or "").strip()[:500] or None
         try:
             geo = GeoPoint(lat=msg.lat, lon=msg.lon, label=label)
         except ValidationError:
             return "位置信息无效，请重新发送位置。"
         shown = f"位置（{label}）" if label else "位置"
-        oc = await self._open(msg.from_user)
         if oc is not None:
             return await self._supplement(oc, msg.from_user, location=geo, what=shown)
         await self.state.add_pending(msg.from_user, location=geo, window_s=self.window_s)
         return f"已收到您的{shown}。" + NEED_TEXT
 
-    async def _media(self, openid: str, att: Attachment, what: str, text: str | None = None) -> str:
-        oc = await self._open(openid)
+    async def _media(
+        self, openid: str, oc: OpenComplaint | None, att: Attachment, what: str, text: str | None = None
+    ) -> str:
         if oc is not None:
             return await self._supplement(oc, openid, text=text, attachments=[att], what=what)
         await self.state.add_pending(openid, attachment=att, window_s=self.window_s)

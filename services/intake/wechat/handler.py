@@ -191,27 +191,27 @@ class CallbackHandler:
 
     async def _run(self, msg: Message, key: str, fresh: bool, deadline: float) -> str:
         state = await self._state()
-        cached = await state.cached_reply(key)
+        cached, claimed = await state.lookup_or_claim(key, self.settings.background_timeout_s + 5)
         if cached is not None:
             return cached  # a retry: the identical reply, even with a stale timestamp
         if not fresh:
+            if claimed:
+                await state.release(key)
             raise Rejected(403, "stale timestamp")
-        if not await state.claim(key, self.settings.background_timeout_s + 5):
+        if not claimed:  # the same message is being handled right now (a retry, another process)
             loop = asyncio.get_running_loop()
             waited = await state.wait_reply(key, deadline - loop.time() - 0.2)
             return waited if waited is not None else build_text_reply(msg, ACCEPTED_LATER, int(self.clock()))
+        now = self.clock()
+        last = (msg.from_user, now) if _marks_activity(msg) else None
         try:
-            now = self.clock()
-            if _marks_activity(msg):
-                await state.mark_last_message(msg.from_user, now)
             conv = Conversation(await self._port.get(), state, window_s=self.settings.window_s, clock=self.clock)
             text = await asyncio.wait_for(conv.handle(msg), self.settings.background_timeout_s)
-            reply = SUCCESS if text is None else build_text_reply(msg, text, int(now))
-            if not await state.store_reply(key, reply):
-                reply = await state.cached_reply(key) or reply
-            return reply
-        finally:
-            await state.release(key)
+        except Exception:
+            await state.finish(key, None, last)  # not cached: a retry may try again
+            raise
+        reply = SUCCESS if text is None else build_text_reply(msg, text, int(now))
+        return await state.finish(key, reply, last) or reply
 
     async def drain(self, timeout_s: float = 10.0) -> None:
         """Wait for background work (tests, graceful shutdown)."""

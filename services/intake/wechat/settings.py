@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from services.intake.wechat.crypto import decode_aes_key
 
@@ -35,3 +35,11 @@ class WeChatSettings(BaseModel):
         if value is not None:
             decode_aes_key(value.get_secret_value())
         return value
+
+    @model_validator(mode="after")
+    def _appid_needed_for_aes(self) -> WeChatSettings:
+        if self.encoding_aes_key is not None and not self.appid:
+            raise ValueError("appid is required when encoding_aes_key is set")
+        if not self.token.get_secret_value():
+            raise ValueError("token must not be empty")
+        return self

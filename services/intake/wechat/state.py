@@ -44,6 +44,30 @@ def _s(value: Any) -> str | None:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
+def _open_from(raw: Any) -> OpenComplaint | None:
+    text = _s(raw)
+    if text is None:
+        return None
+    try:
+        return OpenComplaint(**json.loads(text))
+    except (ValueError, TypeError):
+        return None
+
+
+def _pending_from(items: list[Any]) -> Pending:
+    pending = Pending(location=None, attachments=[])
+    for raw in items:
+        try:
+            item = json.loads(_s(raw) or "{}")
+            if "location" in item:
+                pending.location = GeoPoint(**item["location"])  # the latest location wins
+            if "attachment" in item:
+                pending.attachments.append(Attachment(**item["attachment"]))
+        except (ValueError, TypeError):
+            continue
+    return pending
+
+
 class WeChatState:
     def __init__(self, redis: Redis, prefix: str = "wechat:", dedupe_ttl_s: int = 86400) -> None:
         self.redis = redis
@@ -61,6 +85,29 @@ class WeChatState:
         """Cache the reply plaintext; without ``overwrite`` the first stored reply wins."""
         ok = await self.redis.set(self.key("reply", dedupe), reply, ex=self.dedupe_ttl_s, nx=not overwrite)
         return bool(ok)
+
+    async def lookup_or_claim(self, dedupe: str, ttl_s: float) -> tuple[str | None, bool]:
+        """One round trip: the cached reply (if any) and whether we claimed the message."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(self.key("reply", dedupe))
+        pipe.set(self.key("claim", dedupe), "1", px=max(1, int(ttl_s * 1000)), nx=True)
+        reply, claimed = await pipe.execute()
+        return _s(reply), bool(claimed)
+
+    async def finish(self, dedupe: str, reply: str | None, last: tuple[str, float] | None) -> str | None:
+        """One round trip: cache the reply (first wins), drop the claim, note the citizen's activity.
+
+        Returns the reply now cached (ours, or one stored before us), or None if none was given.
+        """
+        pipe = self.redis.pipeline(transaction=False)
+        if reply is not None:
+            pipe.set(self.key("reply", dedupe), reply, ex=self.dedupe_ttl_s, nx=True)
+            pipe.get(self.key("reply", dedupe))
+        pipe.delete(self.key("claim", dedupe))
+        if last is not None:
+            pipe.set(self.key("last", last[0]), repr(float(last[1])), ex=CS_WINDOW_S + 3600)
+        results = await pipe.execute()
+        return _s(results[1]) if reply is not None else None
 
     async def claim(self, dedupe: str, ttl_s: float) -> bool:
         """Mark a message as being processed (one process at a time)."""
@@ -104,19 +151,28 @@ class WeChatState:
 
     # --- open complaint -------------------------------------------------------------------
     async def open_complaint(self, openid: str) -> OpenComplaint | None:
-        raw = _s(await self.redis.get(self.key("open", openid)))
-        if raw is None:
-            return None
-        try:
-            return OpenComplaint(**json.loads(raw))
-        except (ValueError, TypeError):
-            return None
+        return _open_from(await self.redis.get(self.key("open", openid)))
 
     async def set_open_complaint(self, openid: str, oc: OpenComplaint, window_s: float) -> None:
         # the Redis TTL only collects garbage; the window itself is checked against last_at
         await self.redis.set(
             self.key("open", openid), json.dumps(asdict(oc)), ex=max(1, int(window_s) + 60)
         )
+
+    async def snapshot(self, openid: str) -> tuple[OpenComplaint | None, Pending]:
+        """One round trip: the open complaint (window not checked) and the pending items."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(self.key("open", openid))
+        pipe.lrange(self.key("pending", openid), 0, -1)
+        raw_open, raw_pending = await pipe.execute()
+        return _open_from(raw_open), _pending_from(raw_pending)
+
+    async def commit_open(self, openid: str, oc: OpenComplaint, window_s: float, clear_pending: bool) -> None:
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.key("open", openid), json.dumps(asdict(oc)), ex=max(1, int(window_s) + 60))
+        if clear_pending:
+            pipe.delete(self.key("pending", openid))
+        await pipe.execute()
 
     async def close_complaint(self, openid: str) -> None:
         await self.redis.delete(self.key("open", openid))
@@ -139,17 +195,7 @@ class WeChatState:
         await pipe.execute()
 
     async def pending(self, openid: str) -> Pending:
-        pending = Pending(location=None, attachments=[])
-        for raw in await self.redis.lrange(self.key("pending", openid), 0, -1):
-            try:
-                item = json.loads(_s(raw) or "{}")
-                if "location" in item:
-                    pending.location = GeoPoint(**item["location"])  # the latest location wins
-                if "attachment" in item:
-                    pending.attachments.append(Attachment(**item["attachment"]))
-            except (ValueError, TypeError):
-                continue
-        return pending
+        return _pending_from(await self.redis.lrange(self.key("pending", openid), 0, -1))  # type: ignore[misc]
 
     async def clear_pending(self, openid: str) -> None:
         await self.redis.delete(self.key("pending", openid))

@@ -178,7 +178,7 @@ async def test_oversized_body(harness: Harness) -> None:
 @pytest.mark.parametrize(
     "body",
     [b"<xml><a>", b"plain text", b"", b"<notxml/>", b'{"json": 1}', b"<xml><MsgType>text</MsgType></xml>",
-     "<xml><FromUserName>o</FromUserName><CreateTime>now</CreateTime><MsgType>text</MsgType></xml>".encode()],
+     b"<xml><FromUserName>o</FromUserName><CreateTime>now</CreateTime><MsgType>text</MsgType></xml>"],
 )
 async def test_malformed(harness: Harness, body: bytes) -> None:
     push = make_push(text_xml("x"), "plain", ts=_now(harness))

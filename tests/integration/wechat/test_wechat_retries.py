@@ -103,3 +103,15 @@ async def test_state_survives_restart(make_harness: HarnessFactory) -> None:
     h2 = make_harness(port=port, clock=h1.clock)  # a new process: fresh router, same Redis
     r = await h2.say(text_xml("补充：已经坏了三天", openid="oR"))
     assert "RG00000001" in r["Content"] and port.create_calls == 1
+
+
+async def test_text_and_location_racing_end_in_one_complaint(make_harness: HarnessFactory) -> None:
+    """Two processes/requests for the same citizen at once: the location is never orphaned."""
+    from wechat_harness import location_xml
+
+    port = InMemoryIntakePort(delay_s=0.2)
+    h = make_harness(port=port)
+    await asyncio.gather(h.push(text_xml("井盖缺失", openid="oRace")), h.push(location_xml(openid="oRace")))
+    assert port.create_calls == 1
+    c = port.complaints["RG00000001"]
+    assert c.location is not None and c.location.lat == 32.3712

@@ -1,0 +1,208 @@
+"""Squad and command-centre actions on a case, and the command centre's case list.
+
+Squad (own unit only): accept, start, return, extension, resolve.
+Command centre: extension/approve, extension/refuse, verify, reopen, reassign, decide,
+supervise, merge.  Hotline operators and the command centre: forward, answer.
+Admin may do everything.  Every action: one transaction, ``Idempotency-Key`` honoured,
+``expected_version`` checked, the change published to the live feed after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from services.tracker import commands as c
+from services.tracker.actions import ActionError, Ctx, run_action
+from services.tracker.auth import Principal, Role, require
+from services.tracker.case_handlers import HANDLERS
+from services.tracker.models import Case
+from services.tracker.routes_cases import TICKET, db
+from services.tracker.transitions import TERMINAL, Action, Status
+from services.tracker.views import case_summary
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/api/v1", tags=["actions"])
+
+SQUAD = require(Role.SQUAD)
+COMMAND = require(Role.COMMAND)
+HOTLINE = require(Role.OPERATOR, Role.COMMAND)
+STAFF = require(Role.OPERATOR, Role.COMMAND, Role.SQUAD)
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$")]
+Ticket = Annotated[str, TICKET]
+Who = Annotated[Principal, Depends(SQUAD)]
+Cmd = Annotated[Principal, Depends(COMMAND)]
+Hot = Annotated[Principal, Depends(HOTLINE)]
+
+
+async def publish_feed(request: Request, change: dict[str, Any] | None) -> None:
+    """Best effort: the database is the truth, the feed only wakes the dashboards up."""
+    if change is None:
+        return
+    state = request.app.state
+    try:
+        payload = json.dumps({**change, "at": datetime.now(UTC).isoformat()}, ensure_ascii=False)
+        await state.redis.publish(f"{state.settings.redis_prefix}feed", payload)
+    except Exception as exc:
+        log.debug("live feed publish failed: %s", exc)
+
+
+async def act(request: Request, ticket_no: str, action: Action, body: c.Command | None, principal: Principal,
+              idempotency_key: str | None) -> dict[str, Any]:
+    cmd_type, handler = HANDLERS[action]
+    cmd = body if body is not None else cmd_type()
+
+    def authorize(case: Case) -> None:
+        if not principal.may_see_unit(case.unit):
+            raise ActionError(403, "该工单不属于本单位")
+
+    ctx = Ctx(engine=request.app.state.core, now=datetime.now(UTC), actor=principal.actor)
+    try:
+        outcome = await asyncio.to_thread(run_action, request.app.state.sessions, ticket_no=ticket_no,
+                                          action=action.value, cmd=cmd, ctx=ctx, handler=handler,
+                                          authorize=authorize, idempotency_key=idempotency_key)
+    except ActionError as exc:
+        raise HTTPException(exc.status_code, exc.detail) from exc
+    await publish_feed(request, outcome.change)
+    return outcome.response
+
+
+@router.post("/cases/{ticket_no}/accept", summary="签收")
+async def accept(request: Request, ticket_no: Ticket, p: Who, key: IdemKey = None,
+                 body: c.Empty | None = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.ACCEPT, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/start", summary="开始处置")
+async def start(request: Request, ticket_no: Ticket, p: Who, key: IdemKey = None,
+                body: c.Empty | None = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.START, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/return", summary="退单（须填写原因）")
+async def return_case(request: Request, ticket_no: Ticket, body: c.WithReason, p: Who,
+                      key: IdemKey = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.RETURN, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/extension", summary="申请延期")
+async def request_extension(request: Request, ticket_no: Ticket, body: c.ExtensionRequest, p: Who,
+                            key: IdemKey = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.REQUEST_EXTENSION, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/resolve", summary="处置反馈")
+async def resolve(request: Request, ticket_no: Ticket, body: c.Resolve, p: Who,
+                  key: IdemKey = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.RESOLVE, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/extension/approve", summary="批准延期")
+async def approve_extension(request: Request, ticket_no: Ticket, p: Cmd, key: IdemKey = None,
+                            body: c.Empty | None = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.APPROVE_EXTENSION, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/extension/refuse", summary="驳回延期")
+async def refuse_extension(request: Request, ticket_no: Ticket, p: Cmd, key: IdemKey = None,
+                           body: c.Empty | None = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.REFUSE_EXTENSION, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/verify", summary="核查结案")
+async def verify(request: Request, ticket_no: Ticket, p: Cmd, key: IdemKey = None,
+                 body: c.Empty | None = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.VERIFY, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/reopen", summary="返工")
+async def reopen(request: Request, ticket_no: Ticket, body: c.WithReason, p: Cmd,
+                 key: IdemKey = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.REOPEN, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/reassign", summary="改派")
+async def reassign(request: Request, ticket_no: Ticket, body: c.Reassign, p: Cmd,
+                   key: IdemKey = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.REASSIGN, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/decide", summary="裁定承办单位（最终决定）")
+async def decide(request: Request, ticket_no: Ticket, body: c.Decide, p: Cmd,
+                 key: IdemKey = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.DECIDE, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/supervise", summary="督办")
+async def supervise(request: Request, ticket_no: Ticket, body: c.Supervise, p: Cmd,
+                    key: IdemKey = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.SUPERVISE, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/merge", summary="合并重复工单")
+async def merge(request: Request, ticket_no: Ticket, body: c.Merge, p: Cmd,
+                key: IdemKey = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.MERGE, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/forward", summary="转12345")
+async def forward(request: Request, ticket_no: Ticket, body: c.Forward, p: Hot,
+                  key: IdemKey = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.FORWARD, body, p, key)
+
+
+@router.post("/cases/{ticket_no}/answer", summary="咨询直接答复")
+async def answer(request: Request, ticket_no: Ticket, body: c.Answer, p: Hot,
+                 key: IdemKey = None) -> dict[str, Any]:
+    return await act(request, ticket_no, Action.ANSWER, body, p, key)
+
+
+CLOSED_STATES = [s.value for s in TERMINAL] + [Status.RESOLVED.value]
+
+
+def overdue_clause(now: datetime) -> Any:
+    """Open (not resolved or finished) and past its accept deadline unaccepted, or past its resolve deadline."""
+    return and_(Case.status.not_in(CLOSED_STATES),
+                or_(and_(Case.accepted_at.is_(None), Case.accept_by < now), Case.resolve_by < now))
+
+
+def not_overdue_clause(now: datetime) -> Any:
+    accept_ok = or_(Case.accepted_at.is_not(None), Case.accept_by.is_(None), Case.accept_by >= now)
+    resolve_ok = or_(Case.resolve_by.is_(None), Case.resolve_by >= now)
+    return or_(Case.status.in_(CLOSED_STATES), and_(accept_ok, resolve_ok))
+
+
+@router.get("/cases", summary="工单列表（指挥中心；中队只看本单位）")
+def list_cases(
+    principal: Annotated[Principal, Depends(STAFF)],
+    session: Annotated[Session, Depends(db)],
+    status: Annotated[str | None, Query(pattern=r"^[a-z_]{3,24}(,[a-z_]{3,24})*$")] = None,
+    unit: Annotated[str | None, Query(pattern=r"^[A-Z0-9_]{2,40}$")] = None,
+    category: Annotated[str | None, Query(pattern=r"^[A-Z_]{2,40}$")] = None,
+    territory: Annotated[str | None, Query(pattern=r"^\d{6,12}$")] = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    if principal.role == Role.SQUAD:
+        if unit is not None and unit != principal.unit:
+            raise HTTPException(403, "只能查看本单位的工单")
+        unit = principal.unit
+    q = select(Case)
+    if status:
+        q = q.where(Case.status.in_(status.split(",")))
+    for column, value in ((Case.unit, unit), (Case.category, category), (Case.territory, territory)):
+        if value is not None:
+            q = q.where(column == value)
+    if overdue is not None:
+        now = datetime.now(UTC)
+        q = q.where(overdue_clause(now) if overdue else not_overdue_clause(now))
+    q = q.order_by(Case.resolve_by.asc(), Case.received_at.asc()).limit(limit)
+    cases = session.scalars(q).all()
+    return {"count": len(cases), "cases": [{**case_summary(x, principal), "version": x.version} for x in cases]}

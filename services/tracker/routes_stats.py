@@ -1,0 +1,59 @@
+"""GET /api/v1/stats?from=&to=&group_by=unit|category|territory (command centre; definitions in docs/kpis.md)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from sqlalchemy.orm import Session
+
+from services.tracker.auth import Principal, Role, require
+from services.tracker.routes_cases import db
+from services.tracker.stats import compute, load_facts
+
+router = APIRouter(prefix="/api/v1", tags=["stats"])
+MAX_SPAN = timedelta(days=366)
+
+
+def _bad(name: str, msg: str) -> HTTPException:
+    return HTTPException(422, [{"loc": ["query", name], "msg": msg, "type": "value_error"}])
+
+
+def _moment(raw: str, tz: ZoneInfo, name: str) -> tuple[datetime, bool]:
+    """(UTC moment, is a whole date).  A date is the start of that day in the city's time zone."""
+    try:
+        if len(raw) == 10:
+            return datetime.combine(date.fromisoformat(raw), time(0), tz).astimezone(UTC), True
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise _bad(name, f"{name} 不是有效的日期或时间（例如 2026-11-01 或 2026-11-01T08:00:00+08:00）") from None
+    if value.tzinfo is None:
+        raise _bad(name, f"{name} 需要带时区，或只写日期")
+    return value.astimezone(UTC), False
+
+
+@router.get("/stats", summary="考核指标")
+def stats(
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Role.COMMAND))],
+    session: Annotated[Session, Depends(db)],
+    from_: Annotated[str | None, Query(alias="from", max_length=40, description="起（含）：日期或带时区的时间")] = None,
+    to: Annotated[str | None, Query(max_length=40, description="止（不含）；只写日期时含当天")] = None,
+    group_by: Annotated[Literal["unit", "category", "territory"] | None, Query()] = None,
+) -> dict[str, Any]:
+    tz = ZoneInfo(request.app.state.core.city.timezone)
+    now = datetime.now(UTC)
+    end = now
+    if to is not None:
+        end, whole_day = _moment(to, tz, "to")
+        end += timedelta(days=1) if whole_day else timedelta(0)  # a date as `to` includes that day
+    start = end - timedelta(days=30) if from_ is None else _moment(from_, tz, "from")[0]
+    if start >= end:
+        raise _bad("from", "from 必须早于 to")
+    if end - start > MAX_SPAN:
+        raise _bad("to", "统计区间不能超过 366 天")
+    facts = load_facts(session, start, end)
+    return {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by, "as_of": now.isoformat(),
+            **compute(facts, now, group_by)}

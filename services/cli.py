@@ -140,6 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
         from services import corecli  # type: ignore[attr-defined,unused-ignore]
 
         corecli.register(sub)
+        from services import chaos
+
+        chaos.register(sub)
+        from services import bench
+
+        bench.register(sub)
+        from services import demo
+
+        demo.register(sub)
     except ImportError:  # pragma: no cover - during bootstrap of the repo
         pass
     return parser

@@ -25,10 +25,13 @@ class Analyzer:
         self.gazetteer = gazetteer or Gazetteer(city)
         self.cues = CueMatcher(city.cues)
         self.keywords = CueMatcher(city.keywords)
+        self.request_phrases = tuple(normalise(p) for p in city.cues.get("request", ()))
 
     def analyse(self, text: str) -> Analysed:
         norm = normalise(text)
         mentions = self.gazetteer.find(norm)
         masked = self.gazetteer.mask(norm, mentions, PLACE_MASK)
-        feats, cues, kws = featurise(masked, self.cues, self.keywords, clause_boost=self.city.clause_boost)
+        feats, cues, kws = featurise(masked, self.cues, self.keywords, self.request_phrases,
+                                     clause_boost=self.city.clause_boost,
+                                     keyword_weight=self.city.keyword_weight)
         return Analysed(norm, mentions, feats, cues, kws)

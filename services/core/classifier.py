@@ -51,6 +51,11 @@ class Model:
         self.cat_w: dict[str, dict[str, float]] = data["category"]["weights"]
         self.urg_bias: float = float(data["urgent"]["bias"])
         self.urg_w: dict[str, float] = data["urgent"]["weights"]
+        index = {c: i for i, c in enumerate(self.categories)}
+        self._bias = [float(self.cat_bias[c]) for c in self.categories]
+        self._rows: dict[str, tuple[tuple[int, float], ...]] = {
+            f: tuple((index[c], float(w)) for c, w in row.items()) for f, row in self.cat_w.items()
+        }
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Model:
@@ -60,25 +65,23 @@ class Model:
         return cls(json.loads(p.read_text(encoding="utf-8")))
 
     def classify(self, feats: dict[str, float], top_evidence: int = 6) -> Scored:
-        scores = dict(self.cat_bias)
-        cat_w = self.cat_w
+        scores = list(self._bias)
+        rows = self._rows
+        hits = []
         for f, x in feats.items():
-            row = cat_w.get(f)
-            if row:
-                for c, w in row.items():
-                    scores[c] += w * x
-        peak = max(scores.values())
-        exps = {c: math.exp(s - peak) for c, s in scores.items()}
-        total = sum(exps.values())
-        ranked = sorted(((c, e / total) for c, e in exps.items()), key=lambda cs: (-cs[1], cs[0]))
+            row = rows.get(f)
+            if row is not None:
+                hits.append((f, x, row))
+                for i, w in row:
+                    scores[i] += w * x
+        peak = max(scores)
+        exps = [math.exp(sc - peak) for sc in scores]
+        total = sum(exps)
+        ranked = sorted(((c, e / total) for c, e in zip(self.categories, exps, strict=True)),
+                        key=lambda cs: (-cs[1], cs[0]))
         best = ranked[0][0]
-        contrib = []
-        for f, x in feats.items():
-            row = cat_w.get(f)
-            if row and best in row:
-                value = row[best] * x
-                if value > 0:
-                    contrib.append((f, value))
+        bi = self.categories.index(best)
+        contrib = [(f, w * x) for f, x, row in hits for i, w in row if i == bi and w > 0]
         contrib.sort(key=lambda fv: (-fv[1], fv[0]))
         evidence = [(f, round(v, 4), best) for f, v in contrib[:top_evidence]]
         return Scored(ranked, evidence)

@@ -135,6 +135,7 @@ class Thresholds:
     review_margin: float = 0.15      # top1 - top2 below this -> review
     urgent_at: float = 0.5           # urgent probability at or above this -> urgent
     place_review_below: float = 0.7  # place confidence below this -> review
+    command_centre_below: float = 0.0  # top category probability below this -> routing fact confidence=low
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ class CityConfig:
     cues: dict[str, tuple[str, ...]] = field(default_factory=dict)
     keywords: dict[str, tuple[str, ...]] = field(default_factory=dict)
     clause_boost: float = 1.0
+    keyword_weight: float = 1.0
     thresholds: Thresholds = Thresholds()
 
     @property

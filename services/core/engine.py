@@ -112,7 +112,8 @@ class Engine:
         elif loc.confidence < th.place_review_below:
             reasons.append(f"place unsure (confidence {loc.confidence:.2f})")
 
-        routed = route(city, facts_for(city, category, loc.territory, urgent))
+        low = category_override is None and ranked[0][1] < th.command_centre_below
+        routed = route(city, facts_for(city, category, loc.territory, urgent, "low" if low else "ok"))
         handler = city.categories[category].handler
         if handler in ("answer", "forward"):
             reasons = [r for r in reasons if not r.startswith("place")]

@@ -133,7 +133,7 @@ def _rules(data: dict[str, Any], units: dict[str, Unit], categories: dict[str, C
     allowed: dict[str, set[Any]] = {
         "handler": set(HANDLERS), "category": set(categories), "group": set(groups),
         "location": set(LOCATION_STATES), "unit_full_powers": {True, False},
-        "territory": set(territories), "urgent": {True, False},
+        "territory": set(territories), "urgent": {True, False}, "confidence": {"low", "ok"},
     }
     rules = []
     for i, raw in enumerate(data.get("rules") or [], start=1):
@@ -231,6 +231,7 @@ def load_city(city: str = "rugao", config_root: str | Path | None = None) -> Cit
         not_places=tuple(placecfg.get("not_places") or []),
         place_markers=tuple(placecfg.get("place_markers") or []),
         cues=cues, keywords=keywords, clause_boost=float(lexicon.get("clause_boost", 1.0)),
+        keyword_weight=float(lexicon.get("keyword_weight", 1.0)),
         thresholds=thresholds,
     )
     for alias, terr in cfg.alias_territories().items():

@@ -9,6 +9,8 @@ Supported conditions in a rule's ``when`` (all must hold; an empty ``when`` alwa
 - ``unit_full_powers``: the territorial unit of the place has ``full_powers``
 - ``territory``: a territory code or list of codes
 - ``urgent``: the urgent flag
+- ``confidence``: ``low`` when the classifier cannot tell the category (top score below
+  ``thresholds.command_centre_below`` in city.yaml), else ``ok``
 
 ``to`` is a unit id or ``territorial_unit`` (the unit covering the place).
 """
@@ -21,7 +23,7 @@ from typing import Any
 
 from services.core.config import TERRITORIAL, CityConfig, ConfigError, Rule
 
-CONDITION_KEYS = ("handler", "category", "group", "location", "unit_full_powers", "territory", "urgent")
+CONDITION_KEYS = ("handler", "category", "group", "location", "unit_full_powers", "territory", "urgent", "confidence")
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class RouteFacts:
     location: str            # unknown | no_squad | known
     unit_full_powers: bool
     urgent: bool
+    confidence: str = "ok"   # ok | low
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class Route:
     rule: str
 
 
-def facts_for(city: CityConfig, category: str, territory: str | None, urgent: bool = False) -> RouteFacts:
+def facts_for(city: CityConfig, category: str, territory: str | None, urgent: bool = False,
+              confidence: str = "ok") -> RouteFacts:
     cat = city.categories[category]
     unit = city.unit_for_territory(territory) if territory else None
     if territory is None:
@@ -58,6 +62,7 @@ def facts_for(city: CityConfig, category: str, territory: str | None, urgent: bo
         location=location,
         unit_full_powers=bool(unit and unit.full_powers),
         urgent=urgent,
+        confidence=confidence,
     )
 
 
@@ -102,8 +107,8 @@ def check_rules(city: CityConfig) -> None:
     places: list[str | None] = [None, *city.territories]
     for code in city.categories:
         for territory in places:
-            for urgent in (False, True):
-                facts = facts_for(city, code, territory, urgent)
+            for urgent, confidence in ((False, "ok"), (True, "ok"), (False, "low"), (True, "low")):
+                facts = facts_for(city, code, territory, urgent, confidence)
                 rule = first_rule(city.rules, facts)
                 if rule is None:
                     raise ConfigError(

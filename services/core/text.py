@@ -75,8 +75,8 @@ def ngrams(clause: str) -> set[str]:
 
 
 def featurise(masked: str, cues: CueMatcher, keywords: CueMatcher | None = None,
-              request_groups: tuple[str, ...] = ("request",),
-              clause_boost: float = 1.0) -> tuple[dict[str, float], dict[str, list[str]], dict[str, list[str]]]:
+              request_phrases: tuple[str, ...] = (),
+              clause_boost: float = 1.0, keyword_weight: float = 1.0) -> tuple[dict[str, float], dict[str, list[str]], dict[str, list[str]]]:
     """Sparse feature vector of a normalised, place-masked text, plus cue and keyword matches."""
     found = cues.find(masked)
     kws = keywords.find(masked) if keywords is not None else {}
@@ -85,7 +85,7 @@ def featurise(masked: str, cues: CueMatcher, keywords: CueMatcher | None = None,
     boost = clause_boost if len(parts) > 1 else 1.0
     for part in parts:
         weight = 1.0
-        if boost != 1.0 and any(g in cues.find(part) for g in request_groups):
+        if boost != 1.0 and any(p in part for p in request_phrases):
             weight = boost
         for gram in ngrams(part):
             if gram != PLACE_MASK:
@@ -93,6 +93,6 @@ def featurise(masked: str, cues: CueMatcher, keywords: CueMatcher | None = None,
     for group in found:
         feats[CUE_PREFIX + group] = 1.0
     for code in kws:
-        feats[KW_PREFIX + code] = 1.0
+        feats[KW_PREFIX + code] = keyword_weight
     norm = math.sqrt(sum(v * v for v in feats.values())) or 1.0
     return {k: v / norm for k, v in feats.items()}, found, kws

@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import random
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from typing import Any
 from services.core.analysis import Analyzer
 from services.core.classifier import SCHEMA, urgent_features
 from services.core.config import CityConfig
+from services.core.text import CUE_PREFIX, KW_PREFIX
 
 
 @dataclass(frozen=True)
@@ -37,14 +39,15 @@ class Example:
 @dataclass(frozen=True)
 class Settings:
     seed: int = 12319
-    epochs: int = 12
-    lr: float = 0.8
+    epochs: int = 20
+    lr: float = 3.0
     l2: float = 1e-5
     min_grad: float = 0.01
     urgent_epochs: int = 12
     urgent_lr: float = 0.8
     urgent_pos_weight: float = 2.0
-    prune: float = 0.002
+    prune: float = 0.2
+    min_df: int = 2
 
 
 def read_jsonl(path: str | Path, known: Iterable[str] | None = None) -> list[Example]:
@@ -132,10 +135,12 @@ def train(city: CityConfig, examples: Sequence[Example], settings: Settings | No
     if unknown:
         raise ValueError(f"training data has unknown categories: {sorted(unknown)}")
     analysed = [an.analyse(e.text) for e in examples]
-    xs = [a.features for a in analysed]
+    df = Counter(f for a in analysed for f in a.features)
+    keep = {f for f, n in df.items() if n >= s.min_df or f.startswith((CUE_PREFIX, KW_PREFIX))}
+    xs = [{f: v for f, v in a.features.items() if f in keep} for a in analysed]
     bias, weights = _softmax_sgd(xs, [e.category for e in examples], labels, s)
-    uxs = [urgent_features(a.features, list(a.cues), city.categories[e.category].group)
-           for a, e in zip(analysed, examples, strict=True)]
+    uxs = [urgent_features(x, list(a.cues), city.categories[e.category].group)
+           for x, a, e in zip(xs, analysed, examples, strict=True)]
     ubias, uweights = _logistic_sgd(uxs, [e.urgent for e in examples], s)
     cat_table = {}
     for f in sorted(weights):
@@ -147,7 +152,8 @@ def train(city: CityConfig, examples: Sequence[Example], settings: Settings | No
     for e in examples:
         digest.update(f"{e.text}\t{e.category}\t{e.urgent}\n".encode())
     digest.update(json.dumps(asdict(s), sort_keys=True).encode())
-    digest.update(json.dumps(city.cues, sort_keys=True, ensure_ascii=False).encode())
+    digest.update(json.dumps([city.cues, city.keywords, city.keyword_weight, city.clause_boost],
+                             sort_keys=True, ensure_ascii=False).encode())
     return {
         "schema": SCHEMA,
         "version": digest.hexdigest()[:16],

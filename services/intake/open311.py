@@ -203,7 +203,7 @@ def draft_from(params: dict[str, str], request: Request, principal: Principal) -
         raise Open311Error(400, "media_url 必须是 http(s) 链接")
     location = GeoPoint(lat=lat, lon=lon, label=address) if lat is not None and lon is not None else None
     return ComplaintDraft(
-        channel=Channel.OPEN311, text=f"【{city.categories[code].name}】{text}", phone=phone, name=name,
+        channel=Channel.OPEN311, text=text, phone=phone, name=name, category_override=code,
         address=address, location=location, submitted_by=f"open311:{principal.actor}",
         attachments=(Attachment(kind="image", url=media),) if media else (),
     )

@@ -13,6 +13,7 @@ as ``queued`` and the tracker's relay publishes it when the broker is back.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -23,11 +24,16 @@ from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError
 
 from services.core.events import Attachment, Channel, ComplaintReceived, GeoPoint
-from services.intake.store import QUEUED, IntakeStore
+from services.intake.store import PENDING, QUEUED, IntakeStore
 from services.intake.tickets import TicketAllocator
 from services.platform.topics import COMPLAINTS_RECEIVED
 
 log = logging.getLogger(__name__)
+# How long a request holds its Idempotency-Key in Redis.  Only a shortcut: the intake log's unique key
+# is the real guard, so a short claim is safe and a killed API does not block retries for long.
+CLAIM_TTL_S = 15
+# A `pending` intake record older than the publish timeout plus this belongs to a request that died.
+STALE_MARGIN_S = 2.0
 
 
 class Publisher(Protocol):
@@ -92,7 +98,8 @@ class IntakeService:
             return await self._submit_new(draft, idempotency_key, durable_fallback, timeout_s or self._timeout)
         except BaseException:
             if idempotency_key is not None:
-                await self._redis.delete(self._idem_key(idempotency_key))
+                with contextlib.suppress(Exception):  # keep the original error (e.g. Redis is down)
+                    await self._redis.delete(self._idem_key(idempotency_key))
             raise
 
     def _idem_key(self, key: str) -> str:
@@ -100,21 +107,46 @@ class IntakeService:
 
     async def _replay(self, key: str) -> Ticket | None:
         rkey = self._idem_key(key)
-        claimed = await self._redis.set(rkey, "pending", nx=True, ex=60)
+        claimed = await self._redis.set(rkey, "pending", nx=True, ex=CLAIM_TTL_S)
         if not claimed:
             value = await self._redis.get(rkey)
             if value in (None, b"pending", "pending"):
-                raise RequestInProgress(key)
+                # another request holds the key, or held it and died (API killed): the database decides
+                previous = await self._from_db(key)
+                if previous is None:
+                    raise RequestInProgress(key)
+                return previous
             text = value.decode() if isinstance(value, bytes) else str(value)
             complaint_id, ticket_no, received = text.split("|")
             return Ticket(complaint_id, ticket_no, datetime.fromisoformat(received), replayed=True)
         # Redis may have lost the key (restart): the database is the fallback truth.
+        return await self._from_db(key)
+
+    async def _from_db(self, key: str) -> Ticket | None:
+        """The ticket the intake log holds for this key, or None.  A record still ``pending`` may be
+        withdrawn by its request (publish failed): RequestInProgress while that request can still be
+        running; after that the record is adopted (queued for the relay) and its ticket is answered."""
         row = await asyncio.to_thread(self._store.by_idempotency_key, key)
         if row is None:
             return None
+        if row.state == PENDING:
+            age = (datetime.now(UTC) - row.created_at).total_seconds()
+            if age < self._timeout + STALE_MARGIN_S:
+                raise RequestInProgress(key)
+            if not await asyncio.to_thread(self._store.take_over, row.complaint_id):
+                row = await asyncio.to_thread(self._store.by_idempotency_key, key)  # withdrawn meanwhile?
+                if row is None:
+                    return None
         ticket = Ticket(row.complaint_id, row.ticket_no, row.created_at, replayed=True)
-        await self._remember(key, ticket)
+        await self._remember_quietly(key, ticket)
         return ticket
+
+    async def _remember_quietly(self, key: str, t: Ticket) -> None:
+        """Cache the answer for retries; the intake log keeps the key, so a Redis failure only costs a lookup."""
+        try:
+            await self._remember(key, t)
+        except Exception as exc:
+            log.warning("could not cache the idempotency key of %s: %s: %s", t.ticket_no, type(exc).__name__, exc)
 
     async def _remember(self, key: str, t: Ticket) -> None:
         await self._redis.set(self._idem_key(key), f"{t.complaint_id}|{t.ticket_no}|{t.received_at.isoformat()}",
@@ -147,14 +179,17 @@ class IntakeService:
             await asyncio.wait_for(self._publisher.publish(COMPLAINTS_RECEIVED, complaint_id, payload.encode()), timeout_s)
         except Exception as exc:
             if not durable_fallback:
-                await asyncio.to_thread(self._store.delete, complaint_id)
-                raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
-            log.warning("broker did not take %s in %.1fs: queued for the relay", ticket_no, timeout_s)
-            await asyncio.to_thread(self._store.mark, complaint_id, QUEUED)
+                if await asyncio.to_thread(self._store.withdraw, complaint_id):
+                    raise BrokerUnavailable(str(exc) or type(exc).__name__) from exc
+                # a retry of this request adopted the record meanwhile: it stands, and so does its ticket
+                log.warning("publish of %s failed but a retry adopted it: the relay publishes it", ticket_no)
+            else:
+                log.warning("broker did not take %s in %.1fs: queued for the relay", ticket_no, timeout_s)
+                await asyncio.to_thread(self._store.mark, complaint_id, QUEUED)
             queued = True
         ticket = Ticket(complaint_id, ticket_no, now, queued=queued)
         if idempotency_key is not None:
-            await self._remember(idempotency_key, ticket)
+            await self._remember_quietly(idempotency_key, ticket)  # the ticket stands whatever Redis does
         return ticket
 
     def _event(self, d: ComplaintDraft, complaint_id: str, ticket_no: str, now: datetime) -> ComplaintReceived:

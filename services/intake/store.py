@@ -30,6 +30,21 @@ class IntakeStore:
         with self._sessions.begin() as s:
             s.execute(delete(IntakeRecord).where(IntakeRecord.complaint_id == complaint_id))
 
+    def withdraw(self, complaint_id: str) -> bool:
+        """Delete a record that is still ``pending`` (its publish failed).  False if a retry took it over."""
+        with self._sessions.begin() as s:
+            result = s.execute(delete(IntakeRecord).where(IntakeRecord.complaint_id == complaint_id,
+                                                          IntakeRecord.state == PENDING))
+            return bool(getattr(result, "rowcount", 0))
+
+    def take_over(self, complaint_id: str) -> bool:
+        """A retry adopts a ``pending`` record whose request died (e.g. the API was killed): it is queued for
+        the tracker's relay and can no longer be withdrawn.  False if it was not pending any more."""
+        with self._sessions.begin() as s:
+            result = s.execute(update(IntakeRecord).where(IntakeRecord.complaint_id == complaint_id,
+                                                          IntakeRecord.state == PENDING).values(state=QUEUED))
+            return bool(getattr(result, "rowcount", 0))
+
     def mark(self, complaint_id: str, state: str, at: datetime | None = None) -> None:
         with self._sessions.begin() as s:
             s.execute(update(IntakeRecord).where(IntakeRecord.complaint_id == complaint_id)

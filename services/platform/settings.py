@@ -49,6 +49,7 @@ class ApiSettings(CommonSettings):
     wechat_window_s: int = 600
     wechat_api_base: str = "https://api.weixin.qq.com"
     wechat_secret: SecretStr | None = None
+    wechat_require_encryption: bool = False
 
 
 class RouterSettings(CommonSettings):

@@ -81,6 +81,11 @@ class Stack:
             "COMPLAINTS_ADMIN_TOKEN": admin,
             "COMPLAINTS_LOG_FORMAT": self.env.get("COMPLAINTS_LOG_FORMAT", "text"),
             "COMPLAINTS_MIGRATE_ON_START": "false",
+            "COMPLAINTS_API_HOST": s.api_host,
+            "COMPLAINTS_API_PORT": str(s.api_port),
+            "COMPLAINTS_REDIS_PREFIX": s.redis_prefix,
+            "COMPLAINTS_TOPIC_PARTITIONS": str(s.topic_partitions),
+            "COMPLAINTS_LOG_LEVEL": s.log_level,
         })
 
     def start_services(self) -> None:

@@ -77,7 +77,8 @@ class AlertState:
         self.window = hotspot_window
         self.dedupe_ttl_s = dedupe_ttl_s
 
-    async def _watch(self, case: OpenCase, now: datetime) -> None:
+    async def _watch(self, case: OpenCase, now: datetime) -> list[AlertRaised]:
+        """Schedule the next check of ``case``; returns the alerts already due now."""
         due = next_check(case, now)
         async with self.redis.pipeline(transaction=True) as pipe:
             if due is None:
@@ -87,6 +88,7 @@ class AlertState:
                 pipe.set(self.p + f"open:{case.complaint_id}", _case_json(case), ex=DONE_TTL_S)
                 pipe.zadd(self.p + "due", {case.complaint_id: _ts(due)})
             await pipe.execute()
+        return deadline_alerts(case, now)
 
     async def _unwatch(self, complaint_id: str) -> None:
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -96,16 +98,17 @@ class AlertState:
             await pipe.execute()
 
     async def track_routed(self, ev: ComplaintRouted, now: datetime) -> list[AlertRaised]:
-        """Watch the deadlines of a routed complaint; returns the hot-spot alert it may complete."""
+        """Watch the deadlines of a routed complaint; returns the alerts due now (deadlines, hot spot)."""
         received_at = ev.complaint.received_at if ev.complaint else ev.routed_at
         done = await self.redis.exists(self.p + f"done:{ev.complaint_id}")
         known = await self.redis.exists(self.p + f"open:{ev.complaint_id}")
+        out: list[AlertRaised] = []
         if not done and not known:
-            await self._watch(OpenCase(ev.complaint_id, ev.ticket_no, ev.unit, ev.category, ev.territory,
-                                       received_at, ev.accept_by, ev.resolve_by), now)
+            out += await self._watch(OpenCase(ev.complaint_id, ev.ticket_no, ev.unit, ev.category, ev.territory,
+                                              received_at, ev.accept_by, ev.resolve_by), now)
         place = ev.village or ev.territory
         if not place:
-            return []
+            return out
         key = self.p + f"hot:{ev.category}:{place}"
         since = _ts(received_at - self.window)
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -119,16 +122,17 @@ class AlertState:
         alert = hotspot_alert(category=ev.category, place=place, place_name=ev.village or ev.territory_name,
                               times=times, now=received_at, threshold=self.threshold, window=self.window,
                               territory=ev.territory, unit=ev.unit, tickets=[ev.ticket_no])
-        return [alert] if alert else []
+        return out + ([alert] if alert else [])
 
-    async def apply_case_event(self, ev: CaseEvent, now: datetime) -> None:
+    async def apply_case_event(self, ev: CaseEvent, now: datetime) -> list[AlertRaised]:
+        """Follow a tracker event (accepted, resolved, re-dispatched...); returns the alerts due now."""
         case = case_from_event(ev)
         if case is None:
             if isinstance(ev.data.get("case"), dict):
                 await self._unwatch(ev.complaint_id)
-            return
+            return []
         await self.redis.delete(self.p + f"done:{ev.complaint_id}")
-        await self._watch(case, now)
+        return await self._watch(case, now)
 
     async def due_alerts(self, now: datetime, limit: int = 500) -> list[AlertRaised]:
         """Alerts due at ``now`` for the watched cases whose next check has come; reschedules them."""
@@ -140,9 +144,7 @@ class AlertState:
             if raw is None:
                 await self.redis.zrem(self.p + "due", cid)
                 continue
-            case = _case_from(raw)
-            out.extend(deadline_alerts(case, now))
-            await self._watch(case, now)
+            out.extend(await self._watch(_case_from(raw), now))
         return out
 
     async def claim(self, alert: AlertRaised) -> bool:

@@ -121,7 +121,8 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
     async def watch_cases(stream: Any) -> None:
         async for value in stream:
             try:
-                await watch.apply_case_event(CaseEvent.model_validate_json(value), datetime.now(UTC))
+                event = CaseEvent.model_validate_json(value)
+                await raise_alerts(await watch.apply_case_event(event, datetime.now(UTC)))
             except ValidationError as exc:
                 log.warning("alerts: skipped an invalid case event: %s", exc.errors()[0].get("msg"))
 

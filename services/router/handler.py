@@ -8,6 +8,7 @@ worker turns into a ``DeadLetter`` on ``complaints.dlq``.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -66,9 +67,10 @@ def requested_overrides(received: ComplaintReceived) -> dict[str, str] | None:
 def overrides(engine: Engine, received: ComplaintReceived) -> dict[str, str]:
     """The operator's overrides that name a known category / territory / unit (unknown ones are ignored)."""
     city = engine.city
-    known = {"category": (received.category_override, city.categories),
-             "territory": (received.territory_override, city.territories),
-             "unit": (received.unit_override, city.units)}
+    known: dict[str, tuple[str | None, Collection[str]]] = {
+        "category": (received.category_override, city.categories),
+        "territory": (received.territory_override, city.territories),
+        "unit": (received.unit_override, city.units)}
     return {name: value for name, (value, table) in known.items() if value is not None and value in table}
 
 

@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,11 +22,14 @@ from services.intake import hotline, open311
 from services.intake.service import IntakeService
 from services.intake.store import IntakeStore
 from services.intake.tickets import TicketAllocator
+from services.intake.wechat_port import wechat_router
 from services.platform import metrics
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.kafka import KafkaPublisher
+from services.platform.redisio import async_redis
 from services.platform.settings import ApiSettings
 from services.tracker import (
+    pages,
     routes_actions,
     routes_alerts,
     routes_cases,
@@ -44,7 +46,7 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     city = core.city
     db_engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(db_engine)
-    redis = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2,
+    redis = async_redis(settings.redis_url, socket_timeout=2, socket_connect_timeout=2,
                               health_check_interval=10, retry_on_timeout=False)
     publisher = KafkaPublisher(settings.kafka_bootstrap, request_timeout_s=settings.publish_timeout_s)
     store = IntakeStore(sessions)
@@ -84,6 +86,11 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     app.include_router(routes_stats.router)
     app.include_router(routes_alerts.router)
     app.include_router(open311.router)
+    app.include_router(pages.router)
+    app.mount("/static", pages.static_files(), name="static")
+    wechat = wechat_router(settings, intake=intake, sessions=sessions, engine=core, redis=redis)
+    if wechat is not None:
+        app.include_router(wechat)
     return app
 
 def install_error_handlers(app: FastAPI) -> None:

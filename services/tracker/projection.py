@@ -15,7 +15,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.core.engine import Engine
 from services.core.events import ComplaintReceived, ComplaintRouted
+from services.tracker import supplements
 from services.tracker.models import Case, CaseEventRow
 
 RECEIVED = "received"
@@ -48,11 +50,17 @@ def apply_received(session: Session, ev: ComplaintReceived) -> Case | None:
         _record(session, event_id=ev.event_id, complaint_id=ev.complaint_id, type_="received",
                 actor=ev.submitted_by or f"channel:{ev.channel.value}", at=ev.received_at,
                 data={"needs_operator": ev.needs_operator})
+    session.flush()
+    supplements.apply_pending(session, case, None)
     return case
 
 
-def apply_routed(session: Session, ev: ComplaintRouted, received: ComplaintReceived | None = None) -> bool:
-    """Dispatch the case per the routing decision.  Returns True if the case changed."""
+def apply_routed(session: Session, ev: ComplaintRouted, received: ComplaintReceived | None = None,
+                 engine: Engine | None = None) -> bool:
+    """Dispatch the case per the routing decision.  Returns True if the case changed.
+
+    With an engine, a case routed to the command centre for want of a place is
+    re-routed when a supplement (e.g. a WeChat location) has brought one since."""
     case = session.get(Case, ev.complaint_id)
     if case is None:
         if received is None:

@@ -54,7 +54,7 @@ def reconcile(session: Session, engine: Engine, route_timeout_s: float) -> dict[
     for record in orphans(session, cutoff):
         received = ComplaintReceived.model_validate_json(record.payload)
         ev = routed_event(received, decide(engine, received), router="reconciler")
-        if apply_routed(session, ev, received):
+        if apply_routed(session, ev, received, engine):
             enqueue(session, ev)
             created += 1
             log.warning("reconciler: %s had no case after %.0fs; created and routed to %s",
@@ -65,7 +65,7 @@ def reconcile(session: Session, engine: Engine, route_timeout_s: float) -> dict[
         received = (ComplaintReceived.model_validate_json(stored.payload) if stored is not None
                     else _from_case(case))
         ev = routed_event(received, decide(engine, received), router="reconciler")
-        if apply_routed(session, ev):
+        if apply_routed(session, ev, None, engine):
             enqueue(session, ev)
             routed += 1
             log.warning("reconciler: %s not routed after %.0fs; routed to %s", case.ticket_no, route_timeout_s, ev.unit)

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 Change = dict[str, Any]
 
 
-def apply_batch(session: Session, records: list[tuple[str, bytes | None]]) -> list[Change]:
+def apply_batch(session: Session, records: list[tuple[str, bytes | None]], engine: Engine | None = None) -> list[Change]:
     """Apply (topic, value) records in order.  Returns the live-feed changes.  Caller commits."""
     changes: list[Change] = []
     for topic, value in records:
@@ -52,7 +52,7 @@ def apply_batch(session: Session, records: list[tuple[str, bytes | None]]) -> li
                     changes.append({"type": "received", "ticket_no": received.ticket_no, "channel": received.channel})
             elif topic == COMPLAINTS_ROUTED:
                 routed = ComplaintRouted.model_validate_json(value or b"")
-                if apply_routed(session, routed, routed.complaint):
+                if apply_routed(session, routed, routed.complaint, engine):
                     metrics.ROUTED.labels(routed.router).inc()
                     changes.append({"type": "dispatched", "ticket_no": routed.ticket_no, "unit": routed.unit,
                                     "category": routed.category, "territory": routed.territory,
@@ -84,13 +84,13 @@ class TrackerWorker:
     def _apply(self, records: list[tuple[str, bytes | None]]) -> list[Change]:
         try:
             with self.sessions.begin() as s:
-                return apply_batch(s, records)
+                return apply_batch(s, records, self.core)
         except IntegrityError:
             # another tracker instance applied some of these concurrently: one by one
             changes: list[Change] = []
             for rec in records:
                 with contextlib.suppress(IntegrityError), self.sessions.begin() as s:
-                    changes += apply_batch(s, [rec])
+                    changes += apply_batch(s, [rec], self.core)
             return changes
 
     async def feed(self, changes: list[Change]) -> None:

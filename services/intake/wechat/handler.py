@@ -191,17 +191,25 @@ class CallbackHandler:
 
     async def _run(self, msg: Message, key: str, fresh: bool, deadline: float) -> str:
         state = await self._state()
-        cached, claimed = await state.lookup_or_claim(key, self.settings.background_timeout_s + 5)
-        if cached is not None:
-            return cached  # a retry: the identical reply, even with a stale timestamp
-        if not fresh:
+        # Short claim: it only has to cover the in-budget work (over budget the fallback reply is
+        # cached); if this process dies, a WeChat retry soon finds the claim gone and redoes the
+        # work (create_complaint is idempotent per dedupe key).
+        loop = asyncio.get_running_loop()
+        while True:
+            cached, claimed = await state.lookup_or_claim(key, self.settings.reply_budget_s + 1)
+            if cached is not None:
+                return cached  # a retry: the identical reply, even with a stale timestamp
+            if not fresh:
+                if claimed:
+                    await state.release(key)
+                raise Rejected(403, "stale timestamp")
             if claimed:
-                await state.release(key)
-            raise Rejected(403, "stale timestamp")
-        if not claimed:  # the same message is being handled right now (a retry, another process)
-            loop = asyncio.get_running_loop()
-            waited = await state.wait_reply(key, deadline - loop.time() - 0.2)
-            return waited if waited is not None else build_text_reply(msg, ACCEPTED_LATER, int(self.clock()))
+                break
+            # the same message is being handled right now (a retry, another process): wait for its
+            # reply, or take over if its claim lapses (that process died)
+            if loop.time() >= deadline - 0.3:
+                return build_text_reply(msg, ACCEPTED_LATER, int(self.clock()))
+            await asyncio.sleep(0.05)
         now = self.clock()
         last = (msg.from_user, now) if _marks_activity(msg) else None
         try:

@@ -109,23 +109,8 @@ class WeChatState:
         results = await pipe.execute()
         return _s(results[1]) if reply is not None else None
 
-    async def claim(self, dedupe: str, ttl_s: float) -> bool:
-        """Mark a message as being processed (one process at a time)."""
-        ok = await self.redis.set(self.key("claim", dedupe), "1", px=max(1, int(ttl_s * 1000)), nx=True)
-        return bool(ok)
-
     async def release(self, dedupe: str) -> None:
         await self.redis.delete(self.key("claim", dedupe))
-
-    async def wait_reply(self, dedupe: str, timeout_s: float, poll_s: float = 0.05) -> str | None:
-        """Wait for the reply of a concurrent attempt of the same message."""
-        loop = asyncio.get_running_loop()
-        end = loop.time() + max(0.0, timeout_s)
-        while True:
-            reply = await self.cached_reply(dedupe)
-            if reply is not None or loop.time() >= end:
-                return reply
-            await asyncio.sleep(poll_s)
 
     # --- per-citizen lock -----------------------------------------------------------
     @asynccontextmanager

@@ -115,3 +115,11 @@ async def test_text_and_location_racing_end_in_one_complaint(make_harness: Harne
     assert port.create_calls == 1
     c = port.complaints["RG00000001"]
     assert c.location is not None and c.location.lat == 32.3712
+
+
+async def test_retry_takes_over_when_the_first_process_died(harness: Harness) -> None:
+    """A claim left by a crashed process lapses; WeChat's retry then does the work."""
+    plain = text_xml("如城街道下水道堵塞", msg_id="4242424242")
+    await harness.redis.set(harness.prefix + "claim:msg:4242424242", "1", px=400)
+    reply = await harness.say(plain)
+    assert "RG00000001" in reply["Content"] and harness.port.create_calls == 1

@@ -1,0 +1,59 @@
+"""GET /api/v1/meta: the names the pages show (categories, towns, units, statuses) and who is logged in."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from services.router.alerts import AlertKind
+from services.tracker.auth import Principal, Role, require
+from services.tracker.pages.access import ROLE_NAMES
+from services.tracker.transitions import ACTION_NAMES, STATUS_NAMES, TABLE
+
+router = APIRouter(prefix="/api/v1", tags=["pages"])
+
+EVENT_NAMES = {
+    "received": "受理", "dispatched": "派遣", "accepted": "签收", "started": "开始处置", "returned": "退单",
+    "extension_requested": "申请延期", "extension_approved": "批准延期", "extension_refused": "驳回延期",
+    "resolved": "处置反馈", "closed": "核查结案", "reopened": "返工", "reassigned": "改派", "decided": "裁定",
+    "supervised": "督办", "merged": "合并", "duplicate_merged": "并入重复件", "forwarded": "转12345",
+    "answered": "直接答复", "rated": "评价", "linked_call": "关联来电", "alert": "告警",
+}
+ALERT_NAMES = {
+    AlertKind.ACCEPT_NEAR_DUE.value: "签收即将超时", AlertKind.ACCEPT_OVERDUE.value: "签收超时",
+    AlertKind.RESOLVE_NEAR_DUE.value: "办结即将超时", AlertKind.RESOLVE_OVERDUE.value: "办结超时",
+    AlertKind.HOTSPOT.value: "热点", AlertKind.SUPERVISION.value: "督办",
+}
+
+
+def transitions() -> dict[str, list[str]]:
+    """Status -> actions allowed by the workflow table (the pages offer only these)."""
+    out: dict[str, list[str]] = {}
+    for status, action in TABLE:
+        out.setdefault(status.value, []).append(action.value)
+    return out
+
+
+@router.get("/meta", summary="页面所需的名称表与当前用户")
+def get_meta(
+    request: Request,
+    principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.COMMAND, Role.SQUAD))],
+) -> dict[str, Any]:
+    city = request.app.state.core.city
+    unit = city.units.get(principal.unit or "")
+    return {
+        "me": {"name": principal.name, "role": principal.role.value, "role_name": ROLE_NAMES[principal.role],
+               "unit": principal.unit, "unit_name": unit.name if unit else None},
+        "city": {"code": city.code, "name": city.name, "timezone": city.timezone},
+        "categories": [{"code": c.code, "name": c.name, "group": c.group, "group_name": city.groups.get(c.group, c.group),
+                        "handler": c.handler} for c in city.categories.values()],
+        "territories": [{"code": t.code, "name": t.name} for t in city.territories.values()],
+        "units": [{"id": u.id, "name": u.name} for u in city.units.values()],
+        "statuses": dict(STATUS_NAMES),
+        "actions": dict(ACTION_NAMES),
+        "transitions": transitions(),
+        "events": EVENT_NAMES,
+        "alerts": ALERT_NAMES,
+        "disposal_modes": ["服务", "管理", "执法"],
+    }

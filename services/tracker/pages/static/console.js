@@ -1,0 +1,193 @@
+/* Operator console: suggestions while typing, duplicates with one-click link, filing with overrides. */
+"use strict";
+
+(() => {
+  const { el, clear, $, api, meta, toast, time } = C;
+  const form = $("call-form");
+  let callKey = C.uid();          // one Idempotency-Key per call: a double click files once
+  let lastSuggest = null;
+  let seq = 0;
+
+  function fields() {
+    const v = (id) => $(id).value.trim();
+    return { text: v("text"), phone: v("phone"), name: v("name") || null, address: v("address") || null,
+      category_override: v("category_override") || null, territory_override: v("territory_override") || null,
+      unit_override: v("unit_override") || null };
+  }
+
+  function fillSelect(select, options) {
+    for (const [value, label] of options) select.append(el("option", { value }, label));
+  }
+
+  async function init() {
+    const m = await meta();
+    fillSelect($("category_override"), m.categories.map((c) => [c.code, `${c.group_name} / ${c.name}`]));
+    fillSelect($("territory_override"), m.territories.map((t) => [t.code, t.name]));
+    fillSelect($("unit_override"), m.units.map((u) => [u.id, u.name]));
+  }
+
+  const CUES = { now: "正在发生", hurry: "催办", night: "夜间", danger: "危险", fire: "火情", gas_smell: "燃气味",
+    hole: "坑洞", blocked: "堵塞", recurring: "反复发生", past: "已过去", request: "诉求", ask: "咨询", not_city: "非城管" };
+  const REASONS = [[/^category unsure.*?([\d.]+)\)/, (m) => `类别把握不大（${m[1]}）`],
+    [/^close second category (\w+)/, (m) => `第二类别接近（${m[1]}）`],
+    [/^place unknown/, () => "未识别出镇街，将转指挥中心"], [/^place unsure.*?([\d.]+)\)/, (m) => `地点不确定（${m[1]}）`]];
+
+  function cue(term) {
+    const m = /^cue:(\w+)/.exec(term);
+    return m ? "线索:" + (CUES[m[1]] || m[1]) : term;
+  }
+
+  function reason(text) {
+    for (const [re, fn] of REASONS) { const m = re.exec(text); if (m) return fn(m); }
+    return text;
+  }
+
+  const suggestSoon = C.debounce(suggest, 350);
+
+  async function suggest() {
+    const f = fields();
+    if (f.text.length < 2) {
+      $("suggest-body").classList.add("hidden");
+      $("suggest-empty").classList.remove("hidden");
+      return;
+    }
+    const mine = ++seq;
+    $("suggest-state").textContent = "分析中…";
+    try {
+      const body = { text: f.text, address: f.address, category_override: f.category_override,
+        territory_override: f.territory_override, unit_override: f.unit_override };
+      const s = await api("POST", "/api/v1/suggest", body);
+      if (mine !== seq) return;  // a newer request is on its way
+      lastSuggest = s;
+      showSuggestion(s);
+      $("suggest-state").textContent = "";
+    } catch (e) {
+      if (mine === seq) $("suggest-state").textContent = e.message;
+    }
+  }
+
+  function showSuggestion(s) {
+    $("suggest-empty").classList.add("hidden");
+    $("suggest-body").classList.remove("hidden");
+    const cands = clear($("sg-categories"));
+    s.candidates.forEach((c, i) => {
+      const meter = el("span", { class: "meter" }, el("span", { class: "fill" + (i ? " second" : "") }));
+      meter.firstChild.style.width = Math.round(c.score * 100) + "%";
+      cands.append(el("li", { class: i ? "second" : "first" }, el("b", {}, c.name), meter,
+        el("span", { class: "score" }, (c.score * 100).toFixed(0) + "%")));
+    });
+    const ev = clear($("sg-evidence"));
+    ev.append("依据：");
+    s.evidence.filter((e) => e.category === s.category.code && e.term.length >= 2).slice(0, 6)
+      .forEach((e) => ev.append(el("span", { class: "chip" }, cue(e.term))));
+    const p = s.place;
+    $("sg-place").textContent = p.territory_name ? [p.territory_name, p.village].filter(Boolean).join(" / ") : "未识别（将转指挥中心）";
+    $("sg-place").className = "big" + (p.territory_name ? "" : " warn-text");
+    const pe = clear($("sg-place-evidence"));
+    p.evidence.slice(0, 3).forEach((t) => pe.append(el("span", { class: "chip" },
+      t.replace(/^\w+: '(.+?)' -> (.+?)(?: \(.*\))?$/, "“$1” → $2"))));
+    $("sg-unit").textContent = s.unit.name;
+    $("sg-deadlines").textContent = `签收时限 ${time(s.accept_by)} · 办结时限 ${time(s.resolve_by)}`;
+    const urgent = clear($("sg-urgent"));
+    if (s.urgent) {
+      urgent.append(C.badge("紧急", "urgent"), " ",
+        ...s.urgent_evidence.filter((t) => t.length >= 2 && !t.startsWith("p=")).slice(0, 4)
+          .map((t) => el("span", { class: "chip" }, t.replace(/^(\w+):/, (_, k) => (CUES[k] || k) + "："))));
+    } else urgent.append(el("span", { class: "muted" }, "一般"));
+    const review = clear($("sg-review"));
+    review.classList.toggle("hidden", !s.review);
+    if (s.review) review.append(el("p", { class: "warn-text" }, "建议人工确认：" + s.review_reasons.map(reason).join("；")));
+    showDuplicates(s.duplicates);
+  }
+
+  function showDuplicates(dups) {
+    const list = clear($("sg-duplicates"));
+    if (!dups.length) { list.append(el("li", { class: "muted" }, "没有发现相似的在办工单")); return; }
+    for (const d of dups) {
+      const btn = el("button", { type: "button", class: "link-btn", onclick: () => linkTo(d.ticket_no, btn) },
+        "关联到此工单");
+      list.append(el("li", { class: "dup" },
+        el("div", { class: "dup-head" }, el("b", {}, d.ticket_no),
+          el("span", { class: "sim" }, `相似度 ${(d.similarity * 100).toFixed(0)}%`)),
+        el("p", { class: "dup-text" }, d.text),
+        el("div", { class: "dup-foot" }, el("span", { class: "muted small" },
+          `${[d.territory_name, d.village].filter(Boolean).join("/")} · ${time(d.received_at)}`), btn)));
+    }
+  }
+
+  async function linkTo(ticket, btn) {
+    const f = fields();
+    if (!f.phone || f.text.length < 2) { showError("请先填写来电号码和内容"); return; }
+    btn.disabled = true;
+    try {
+      const r = await api("POST", `/api/v1/cases/${encodeURIComponent(ticket)}/link`,
+        { text: f.text, phone: f.phone, name: f.name }, { "Idempotency-Key": callKey + "-link" });
+      showTicket(r.ticket_no, `已关联到在办工单（该工单第 ${r.linked_calls} 次补充来电），未新建工单`);
+      remember(r.ticket_no, "关联", f.text);
+      toast(`已关联到 ${r.ticket_no}`, "ok");
+    } catch (e) {
+      showError(e.message);
+      btn.disabled = false;
+    }
+  }
+
+  function showError(message) {
+    const p = $("form-error");
+    p.textContent = message;
+    p.classList.toggle("hidden", !message);
+  }
+
+  function showTicket(ticket, note) {
+    const box = clear($("ticket"));
+    box.classList.remove("hidden");
+    box.append(el("div", { class: "ticket-label" }, "工单号"), el("div", { class: "ticket-no", id: "ticket-no" }, ticket),
+      el("p", { class: "muted" }, note));
+    $("submit").disabled = true;
+  }
+
+  function remember(ticket, kind, text) {
+    const list = $("recent");
+    if (list.firstChild && list.firstChild.classList && list.firstChild.classList.contains("muted")) clear(list);
+    list.prepend(el("li", {}, el("b", {}, ticket), " ", C.badge(kind), " ",
+      el("span", { class: "muted" }, C.clock()), el("div", { class: "small clip" }, text)));
+  }
+
+  async function submit(ev) {
+    ev.preventDefault();
+    const f = fields();
+    if (!f.phone) return showError("请填写来电号码");
+    if (f.text.length < 2) return showError("请填写投诉内容");
+    showError("");
+    const body = { channel: "hotline", text: f.text, phone: f.phone, name: f.name, address: f.address };
+    for (const k of ["category_override", "territory_override", "unit_override"]) if (f[k]) body[k] = f[k];
+    $("submit").disabled = true;
+    try {
+      const r = await api("POST", "/api/v1/complaints", body, { "Idempotency-Key": callKey });
+      const to = lastSuggest ? `预计派往：${lastSuggest.unit.name}` : "已受理，正在派单";
+      showTicket(r.ticket_no, `请告知来电人工单号。${to}`);
+      remember(r.ticket_no, "受理", f.text);
+    } catch (e) {
+      showError(e.message);
+      $("submit").disabled = false;
+    }
+  }
+
+  function reset() {
+    form.reset();
+    callKey = C.uid();
+    lastSuggest = null;
+    seq++;
+    showError("");
+    $("submit").disabled = false;
+    clear($("ticket")).classList.add("hidden");
+    $("suggest-body").classList.add("hidden");
+    $("suggest-empty").classList.remove("hidden");
+    $("phone").focus();
+  }
+
+  form.addEventListener("submit", submit);
+  $("reset").addEventListener("click", reset);
+  for (const id of ["text", "address"]) $(id).addEventListener("input", suggestSoon);
+  for (const id of ["category_override", "territory_override", "unit_override"]) $(id).addEventListener("change", suggest);
+  init().catch((e) => toast(e.message, "error"));
+})();

@@ -1,0 +1,148 @@
+/* Command-centre dashboard: live feed, counts, deadlines, alerts, KPIs, and the case detail with actions. */
+"use strict";
+
+(() => {
+  const { el, clear, $, api, meta, toast, time, pct } = C;
+  let M = null;
+  let span = "today";
+  const extensionRequests = new Map();  // ticket -> change, seen on the live feed
+  const OPEN = "dispatched,accepted,in_progress,reopened";
+  const MODE_CLS = { 服务: "c-svc", 管理: "c-mgmt", 执法: "c-enf" };
+  const RATING_CLS = { 满意: "c-sat", 基本满意: "c-basic", 不满意: "c-unsat" };
+
+  const ticketLink = (t) => el("a", { href: "#" + t, class: "tno", onclick: (e) => { e.preventDefault(); Detail.open(t); } }, t);
+
+  function statsUrl(group) {
+    const from = span === "today" ? C.day(0) : C.day(6);
+    return `/api/v1/stats?from=${from}&group_by=${group}`;
+  }
+
+  async function loadStats() {
+    const [byTown, byCat, byUnit] = await Promise.all(["territory", "category", "unit"].map((g) => api("GET", statsUrl(g))));
+    const t = byUnit.total;
+    const tiles = clear($("tiles"));
+    const tile = (label, value, cls, id) => tiles.append(el("div", { class: "tile " + (cls || ""), id },
+      el("div", { class: "tile-v" }, String(value)), el("div", { class: "tile-l" }, label)));
+    tile(span === "today" ? "今日受理" : "近7日受理", t.received, "", "tile-received");
+    tile("已派遣", t.dispatched, "", "tile-dispatched");
+    tile("已处置", t.resolved, "", "tile-resolved");
+    tile("超时未办结", t.overdue_open, t.overdue_open ? "bad" : "", "tile-overdue");
+    tile("响应率", pct(t.response_rate));
+    tile("按期办结率", pct(t.on_time_resolution_rate));
+    tile("返工率", pct(t.rework_rate));
+    tile("满意率", pct(t.satisfaction_rate));
+    Charts.bars($("chart-town"), (byTown.groups || []).map((g) => ({ label: M.town[g.territory] || "未定位",
+      value: g.received, title: `${M.town[g.territory] || "未定位"}：受理 ${g.received}，已处置 ${g.resolved}` })),
+    { label: "各镇受理量" });
+    Charts.bars($("chart-category"), (byCat.groups || []).map((g) => ({ label: (M.cat[g.category] || {}).name || "未分类",
+      value: g.received })), { label: "各类别受理量", cls: "bar alt" });
+    Charts.donut($("chart-disposal"), M.disposal_modes.map((m) => ({ name: m, value: t.disposal[m].count,
+      cls: MODE_CLS[m] })), { big: pct(t.disposal["服务"].share), small: "服务类占比" });
+    Charts.donut($("chart-satisfaction"), Object.entries(t.ratings).map(([k, v]) => ({ name: k, value: v,
+      cls: RATING_CLS[k] })), { big: pct(t.satisfaction_rate), small: "满意率" });
+    unitsTable(byUnit);
+  }
+
+  function unitsTable(byUnit) {
+    const rows = (byUnit.groups || []).filter((g) => g.unit !== "(none)");
+    const table = el("table", { class: "units" },
+      el("thead", {}, el("tr", {}, ["单位", "受理", "响应率", "按期办结率", "超时", "满意率", "服务/管理/执法"]
+        .map((h) => el("th", {}, h)))),
+      el("tbody", {}, rows.map((g) => {
+        const split = el("div", { class: "split" });
+        const total = M.disposal_modes.reduce((s, m) => s + g.disposal[m].count, 0);
+        for (const m of M.disposal_modes) {
+          if (!g.disposal[m].count) continue;
+          const part = el("span", { class: MODE_CLS[m], title: `${m} ${g.disposal[m].count}` });
+          part.style.width = (100 * g.disposal[m].count / total) + "%";
+          split.append(part);
+        }
+        if (!total) split.append(el("span", { class: "muted small" }, "—"));
+        return el("tr", {}, el("td", {}, M.unit[g.unit] || g.unit), el("td", { class: "num" }, String(g.received)),
+          el("td", { class: "num" }, pct(g.response_rate)),
+          el("td", { class: "num " + rateCls(g.on_time_resolution_rate) }, pct(g.on_time_resolution_rate)),
+          el("td", { class: "num" + (g.overdue_open ? " bad" : "") }, String(g.overdue_open)),
+          el("td", { class: "num" }, pct(g.satisfaction_rate)), el("td", {}, split));
+      })));
+    clear($("units")).append(rows.length ? table : el("p", { class: "muted" }, "暂无数据"),
+      el("ul", { class: "legend" }, M.disposal_modes.map((m) => el("li", {}, el("i", { class: "sw " + MODE_CLS[m] }), m))));
+  }
+
+  function rateCls(r) { return r === null || r === undefined ? "" : r >= 0.9 ? "good" : r < 0.7 ? "bad" : ""; }
+
+  function caseItem(c, extra) {
+    const d = c.status === "dispatched" ? c.accept_by : c.resolve_by;
+    const cd = C.countdown(d, c.received_at);
+    return el("li", {}, ticketLink(c.ticket_no), c.urgent ? C.badge("紧急", "urgent") : null,
+      el("span", { class: "small" }, ` ${(M.cat[c.category] || {}).name || ""} · ${M.unit[c.unit] || c.unit || ""}`),
+      el("span", { class: "countdown " + cd.cls }, extra || cd.text));
+  }
+
+  function fillList(id, items, emptyText) {
+    const list = clear($(id));
+    if (!items.length) list.append(el("li", { class: "muted" }, emptyText));
+    items.forEach((i) => list.append(i));
+  }
+
+  async function loadLists() {
+    const [over, open, todo, alerts] = await Promise.all([
+      api("GET", "/api/v1/cases?overdue=true&limit=50"),
+      api("GET", `/api/v1/cases?status=${OPEN}&overdue=false&limit=300`),
+      api("GET", "/api/v1/cases?status=awaiting_decision,resolved&limit=50"),
+      api("GET", "/api/v1/alerts?kind=hotspot,supervision&limit=15"),
+    ]);
+    fillList("overdue", over.cases.map((c) => caseItem(c)), "没有超时工单");
+    $("overdue-count").textContent = over.count ? `（${over.count}）` : "";
+    const near = open.cases.filter((c) => C.countdown(c.status === "dispatched" ? c.accept_by : c.resolve_by, c.received_at).cls === "warn");
+    fillList("neardue", near.map((c) => caseItem(c)), "没有即将超时的工单");
+    $("neardue-count").textContent = near.length ? `（${near.length}）` : "";
+    const pending = todo.cases.map((c) => caseItem(c, c.status === "resolved" ? "待核查" : "待裁定"));
+    for (const t of extensionRequests.keys()) pending.push(el("li", {}, ticketLink(t), el("span", { class: "countdown warn" }, "延期待审批")));
+    fillList("todo", pending, "暂无");
+    fillList("alerts", alerts.alerts.map((a) => el("li", { class: "alert " + a.kind }, C.badge(M.alerts[a.kind] || a.kind, a.kind),
+      " ", a.ticket_no ? ticketLink(a.ticket_no) : null, el("span", {}, " " + a.message),
+      el("span", { class: "muted small" }, " " + time(a.raised_at)))), "暂无热点告警");
+  }
+
+  function onChange(change) {
+    if (change.type === "extension_requested") extensionRequests.set(change.ticket_no, change);
+    if (["extension_approved", "extension_refused", "resolved", "returned", "reassigned"].includes(change.type)) {
+      extensionRequests.delete(change.ticket_no);
+    }
+    const list = $("feed");
+    const first = list.firstChild;
+    if (first && first.classList && first.classList.contains("muted")) clear(list);
+    const what = change.type === "alert" ? (M.alerts[change.kind] || "告警") : (M.events[change.type] || change.type);
+    const where = [M.unit[change.unit], (M.cat[change.category] || {}).name, M.town[change.territory]].filter(Boolean).join(" · ");
+    list.prepend(el("li", { class: "ev ev-" + change.type + (change.urgent ? " urgent" : "") },
+      el("span", { class: "t" }, C.clock(change.at)), C.badge(what, "ev-" + (change.kind || change.type)), " ",
+      change.ticket_no ? ticketLink(change.ticket_no) : null,
+      el("span", { class: "small" }, " " + (change.type === "alert" ? change.message : where))));
+    while (list.childNodes.length > 60) list.removeChild(list.lastChild);
+    refreshSoon();
+  }
+
+  async function refresh() {
+    try { await Promise.all([loadStats(), loadLists()]); } catch (e) { toast(e.message, "error"); }
+  }
+  const refreshSoon = C.debounce(refresh, 800);
+
+  async function init() {
+    M = await meta();
+    window.Dash = { M, refresh };
+    for (const b of document.querySelectorAll("#span button")) {
+      b.addEventListener("click", () => {
+        span = b.dataset.span;
+        for (const o of document.querySelectorAll("#span button")) o.classList.toggle("on", o === b);
+        refresh();
+      });
+    }
+    $("find").addEventListener("submit", (e) => { e.preventDefault(); const t = $("find-ticket").value.trim().toUpperCase(); if (t) Detail.open(t); });
+    C.live(onChange);
+    await refresh();
+    setInterval(refresh, 60000);
+    if (location.hash.length > 3) Detail.open(location.hash.slice(1));
+  }
+
+  init().catch((e) => toast(e.message, "error"));
+})();

@@ -1,0 +1,126 @@
+/* Case detail dialog of the dashboard, with the command-centre actions the workflow allows. */
+"use strict";
+
+const Detail = (() => {
+  const { el, clear, $, api, toast, time } = C;
+  const ACTIONS = [
+    // [action, label, path, form fields]
+    ["verify", "核查结案", "verify", []],
+    ["reopen", "返工", "reopen", [["reason", "返工原因", "textarea"]]],
+    ["extension_approve", "批准延期", "extension/approve", []],
+    ["extension_refuse", "驳回延期", "extension/refuse", []],
+    ["decide", "裁定承办单位", "decide", [["unit", "承办单位", "unit"], ["category", "类别（可选更正）", "category"]]],
+    ["reassign", "改派", "reassign", [["unit", "改派到", "unit"], ["category", "类别（可选更正）", "category"]]],
+    ["supervise", "督办", "supervise", [["note", "督办意见", "textarea"], ["unit", "督办单位（默认承办单位）", "unit?"]]],
+    ["merge", "合并到工单", "merge", [["into_ticket", "合并到的工单号", "text"]]],
+    ["forward", "转12345", "forward", [["note", "转办说明", "textarea"]]],
+    ["answer", "直接答复", "answer", [["answer", "答复内容", "textarea"]]],
+  ];
+  let current = null;
+
+  function summary(h) {
+    const d = h.data || {};
+    const M = window.Dash.M;
+    const parts = [];
+    if (d.unit) parts.push("单位：" + (M.unit[d.unit] || d.unit));
+    if (d.category && h.type !== "dispatched") parts.push("类别：" + ((M.cat[d.category] || {}).name || d.category));
+    if (h.type === "dispatched" && d.category) parts.push("类别：" + ((M.cat[d.category] || {}).name || d.category));
+    for (const [k, label] of [["reason", "原因"], ["result", "结果"], ["disposal_mode", "方式"], ["note", "意见"],
+      ["hours", "小时"], ["text", "内容"], ["rating", "评价"], ["into_ticket", "并入"], ["answer", "答复"]]) {
+      if (d[k] !== undefined && d[k] !== null && d[k] !== "") parts.push(`${label}：${d[k]}`);
+    }
+    if (d.override) {
+      const o = d.override;
+      parts.push("接线员更正：" + [o.category && ((M.cat[o.category] || {}).name || o.category), o.territory && (M.town[o.territory] || o.territory),
+        o.unit && (M.unit[o.unit] || o.unit)].filter(Boolean).join("、"));
+    }
+    if (d.linked_calls) parts.push(`第 ${d.linked_calls} 次补充来电`);
+    return parts.join("；");
+  }
+
+  function field(name, label, kind, M) {
+    if (kind === "textarea") return el("label", {}, label, el("textarea", { name, rows: 2, maxlength: 1000, required: true }));
+    if (kind === "text") return el("label", {}, label, el("input", { name, maxlength: 32, required: true }));
+    if (kind.startsWith("unit")) {
+      return el("label", {}, label, el("select", { name, required: kind === "unit" },
+        kind === "unit?" ? el("option", { value: "" }, "（承办单位）") : null,
+        M.units.map((u) => el("option", { value: u.id }, u.name))));
+    }
+    return el("label", {}, label, el("select", { name }, el("option", { value: "" }, "（不变）"),
+      M.categories.map((c) => el("option", { value: c.code }, c.name))));
+  }
+
+  function actionArea(c, M) {
+    const allowed = new Set(M.transitions[c.status] || []);
+    if (c.extension !== "requested") { allowed.delete("extension_approve"); allowed.delete("extension_refuse"); }
+    const buttons = el("div", { class: "buttons wrap" });
+    const panel = el("div", { class: "panel" });
+    for (const [action, label, path, fields] of ACTIONS) {
+      if (!allowed.has(action)) continue;
+      buttons.append(el("button", { type: "button", dataset: { action }, class: fields.length ? "" : "primary",
+        onclick: () => fields.length ? form(c, label, path, fields, panel, M) : run(c, path, {}) }, label));
+    }
+    if (!buttons.childNodes.length) buttons.append(el("span", { class: "muted" }, "当前状态下指挥中心无需操作"));
+    return el("section", { class: "detail-actions" }, el("h3", {}, "指挥中心操作"), buttons, panel);
+  }
+
+  function form(c, label, path, fields, panel, M) {
+    const err = el("p", { class: "error hidden", role: "alert" });
+    const f = el("form", { class: "action-form" }, fields.map(([n, l, k]) => field(n, l, k, M)), err,
+      el("div", { class: "buttons" }, el("button", { type: "submit", class: "primary" }, "确认" + label),
+        el("button", { type: "button", onclick: () => clear(panel) }, "取消")));
+    f.addEventListener("submit", (e) => {
+      e.preventDefault();
+      const body = {};
+      for (const [n] of fields) { const v = f.elements[n].value.trim(); if (v) body[n] = n === "into_ticket" ? v.toUpperCase() : v; }
+      run(c, path, body, err);
+    });
+    clear(panel).append(f);
+  }
+
+  async function run(c, path, body, errNode) {
+    try {
+      const r = await api("POST", `/api/v1/cases/${encodeURIComponent(c.ticket_no)}/${path}`, { ...body, action_id: C.uid() });
+      toast(`${c.ticket_no}：${r.status_name || r.status}`, "ok");
+      await open(c.ticket_no);
+      window.Dash.refresh();
+    } catch (e) {
+      if (errNode) { errNode.textContent = e.message; errNode.classList.remove("hidden"); } else toast(e.message, "error");
+    }
+  }
+
+  function row(label, value) { return [el("dt", {}, label), el("dd", {}, value === null || value === undefined || value === "" ? "—" : value)]; }
+
+  async function open(ticket) {
+    const M = window.Dash.M;
+    const dialog = $("detail");
+    let c;
+    try { c = await api("GET", `/api/v1/cases/${encodeURIComponent(ticket)}`); } catch (e) { toast(e.message, "error"); return; }
+    current = c;
+    $("detail-title").textContent = `工单 ${c.ticket_no}`;
+    const cat = M.cat[c.category];
+    const body = clear($("detail-body"));
+    body.append(
+      el("div", { class: "detail-badges" }, C.badge(M.statuses[c.status] || c.status, "st-" + c.status),
+        c.urgent ? C.badge("紧急", "urgent") : null, c.review ? C.badge("需复核", "warn") : null,
+        c.extension === "requested" ? C.badge("延期待审批", "warn") : null),
+      el("p", { class: "text" }, c.text),
+      el("dl", { class: "facts" },
+        row("类别", cat ? `${cat.group_name} / ${cat.name}` : c.category), row("地点", [c.territory_name, c.village].filter(Boolean).join(" / ")),
+        row("地址", c.address), row("承办单位", M.unit[c.unit] || c.unit), row("来电人", [c.name, c.phone].filter(Boolean).join(" ")),
+        row("受理时间", time(c.received_at)), row("签收时限", time(c.accept_by)), row("办结时限", time(c.resolve_by)),
+        row("处置结果", c.result ? `${c.disposal_mode || ""} ${c.result}` : null), row("评价", c.rating), row("派单规则", c.rule)),
+      actionArea(c, M),
+      el("section", {}, el("h3", {}, "办理记录"), el("ol", { class: "history" }, (c.history || []).map((h) =>
+        el("li", {}, el("span", { class: "t" }, time(h.at)), el("b", {}, M.events[h.type] || h.type),
+          el("span", { class: "muted small" }, " " + h.actor), el("div", { class: "small" }, summary(h)))))));
+    if (!dialog.open) dialog.showModal();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("detail-close").addEventListener("click", () => $("detail").close());
+  });
+  if (document.readyState !== "loading") $("detail-close").addEventListener("click", () => $("detail").close());
+
+  return { open, get current() { return current; } };
+})();

@@ -1,0 +1,5 @@
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  const t = document.getElementById("token");
+  if (t) t.focus();
+});

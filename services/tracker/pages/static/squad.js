@@ -1,0 +1,169 @@
+/* Squad queue: own unit's open cases by deadline (urgent first), live countdowns, workflow actions. */
+"use strict";
+
+(() => {
+  const { el, clear, $, api, meta, toast, time } = C;
+  const OPEN = "dispatched,accepted,in_progress,reopened";
+  const me = document.body.dataset;
+  let unit = me.unit || "";
+  let M = null;
+  let cases = [];
+  let stale = false;  // a refresh arrived while a form was open: re-render when it closes
+
+  function busy() { return !!document.querySelector("#queue .panel form"); }
+
+  function deadline(c) {
+    return c.status === "dispatched" ? { at: c.accept_by, what: "签收" } : { at: c.resolve_by, what: "办结" };
+  }
+
+  function sortQueue(list) {
+    return list.slice().sort((a, b) => (b.urgent - a.urgent) ||
+      (new Date(deadline(a).at || 8.64e15) - new Date(deadline(b).at || 8.64e15)));
+  }
+
+  async function load() {
+    if (!unit) return;
+    try {
+      const r = await api("GET", `/api/v1/cases?status=${OPEN}&unit=${encodeURIComponent(unit)}&limit=300`);
+      cases = sortQueue(r.cases);
+      if (busy()) stale = true; else render();
+      loadNotices();
+    } catch (e) { toast(e.message, "error"); }
+  }
+
+  async function loadNotices() {
+    try {
+      const since = new Date(Date.now() - 3 * 86400000).toISOString();
+      const r = await api("GET", `/api/v1/alerts?unit=${encodeURIComponent(unit)}&kind=supervision,accept_overdue,resolve_overdue,hotspot&limit=5&since=${encodeURIComponent(since)}`);
+      const box = clear($("notices"));
+      for (const a of r.alerts) {
+        box.append(el("div", { class: "notice " + a.kind }, C.badge(M.alerts[a.kind] || a.kind, a.kind),
+          " ", el("span", {}, a.message), el("span", { class: "muted small" }, " " + time(a.raised_at))));
+      }
+    } catch (e) { /* notices are secondary */ }
+  }
+
+  function render() {
+    stale = false;
+    const q = clear($("queue"));
+    $("queue-empty").classList.toggle("hidden", cases.length > 0);
+    $("squad-title").textContent = `${M.unit[unit] || unit} · 待办 ${cases.length} 件`;
+    for (const c of cases) q.append(card(c));
+    tick();
+  }
+
+  function card(c) {
+    const d = deadline(c);
+    const cat = M.cat[c.category];
+    const cd = el("span", { class: "countdown", dataset: { at: d.at || "", start: c.received_at } });
+    const actions = el("div", { class: "actions" });
+    const panel = el("div", { class: "panel" });
+    const allowed = M.transitions[c.status] || [];
+    const add = (action, label, cls, fn) => {
+      if (allowed.includes(action)) actions.append(el("button", { type: "button", class: cls || "", dataset: { action },
+        onclick: fn }, label));
+    };
+    add("accept", "签收", "primary", () => act(c, "accept", {}));
+    add("start", "开始处置", "", () => act(c, "start", {}));
+    add("resolve", "处置反馈", "primary", () => showForm(c, panel, "resolve"));
+    add("extension", "申请延期", "", () => showForm(c, panel, "extension"));
+    add("return", "退单", "danger", () => showForm(c, panel, "return"));
+    const node = el("article", { class: "case" + (c.urgent ? " urgent" : ""), id: "case-" + c.ticket_no,
+      dataset: { ticket: c.ticket_no, status: c.status } },
+      el("header", {}, el("b", { class: "tno" }, c.ticket_no), c.urgent ? C.badge("紧急", "urgent") : null,
+        C.badge(M.statuses[c.status] || c.status, "st-" + c.status), el("span", { class: "grow" }),
+        el("span", { class: "deadline" }, d.what + "：", cd)),
+      el("p", { class: "cat" }, cat ? cat.name : (c.category || "未分类"),
+        el("span", { class: "muted" }, " · " + [c.territory_name, c.village].filter(Boolean).join(" / "))),
+      el("p", { class: "text" }, c.text),
+      el("p", { class: "meta muted small" },
+        [c.address ? "地点：" + c.address : null, c.name ? "来电人：" + c.name : null,
+          c.phone ? "电话：" + c.phone : null, "受理：" + time(c.received_at),
+          c.returns ? `已退单 ${c.returns} 次` : null].filter(Boolean).join("　")),
+      actions, panel);
+    return node;
+  }
+
+  function showForm(c, panel, kind) {
+    clear(panel);
+    panel.dataset.kind = kind;
+    const err = el("p", { class: "error hidden", role: "alert" });
+    const cancel = el("button", { type: "button", onclick: () => {
+      clear(panel);
+      if (stale) { stale = false; render(); }
+    } }, "取消");
+    let f;
+    if (kind === "resolve") {
+      const modes = el("fieldset", { class: "modes" }, el("legend", {}, "处置方式"),
+        M.disposal_modes.map((m, i) => el("label", { class: "radio" },
+          el("input", { type: "radio", name: "mode-" + c.ticket_no, value: m, checked: i === 0 }), m)));
+      f = el("form", { class: "action-form" },
+        el("label", {}, "处置结果", el("textarea", { name: "result", rows: 3, maxlength: 2000, required: true,
+          placeholder: "现场核实情况和处理结果" })), modes,
+        el("label", {}, "现场照片地址（可选，多个用空格分隔）", el("input", { name: "photos", type: "url",
+          placeholder: "https://…" })), err,
+        el("div", { class: "buttons" }, el("button", { type: "submit", class: "primary" }, "提交反馈"), cancel));
+      f.addEventListener("submit", (e) => { e.preventDefault();
+        const photos = f.photos.value.trim() ? f.photos.value.trim().split(/\s+/) : [];
+        const mode = f.querySelector("input[type=radio]:checked");
+        act(c, "resolve", { result: f.result.value.trim(), disposal_mode: mode ? mode.value : "服务", photos }, err);
+      });
+    } else if (kind === "extension") {
+      f = el("form", { class: "action-form" },
+        el("label", {}, "延长小时数", el("input", { name: "hours", type: "number", min: 1, max: 720, value: 24, required: true })),
+        el("label", {}, "延期原因", el("textarea", { name: "reason", rows: 2, maxlength: 1000, required: true })), err,
+        el("div", { class: "buttons" }, el("button", { type: "submit", class: "primary" }, "提交申请"), cancel));
+      f.addEventListener("submit", (e) => { e.preventDefault();
+        act(c, "extension", { hours: Number(f.hours.value), reason: f.reason.value.trim() }, err); });
+    } else {
+      f = el("form", { class: "action-form" },
+        el("label", {}, "退单原因", el("textarea", { name: "reason", rows: 2, maxlength: 1000, required: true,
+          placeholder: "例如：不属于本辖区，应为……" })), err,
+        el("div", { class: "buttons" }, el("button", { type: "submit", class: "danger" }, "确认退单"), cancel));
+      f.addEventListener("submit", (e) => { e.preventDefault(); act(c, "return", { reason: f.reason.value.trim() }, err); });
+    }
+    panel.append(f);
+    const first = f.querySelector("textarea, input");
+    if (first) first.focus();
+  }
+
+  async function act(c, action, body, errNode) {
+    try {
+      const r = await api("POST", `/api/v1/cases/${encodeURIComponent(c.ticket_no)}/${action}`,
+        { ...body, action_id: C.uid() });
+      toast(`${c.ticket_no}：${M.statuses[r.status] || r.status}`, "ok");
+      const form = errNode ? errNode.closest("form") : null;
+      if (form) form.remove();
+      await load();
+    } catch (e) {
+      if (errNode) { errNode.textContent = e.message; errNode.classList.remove("hidden"); } else toast(e.message, "error");
+    }
+  }
+
+  function tick() {
+    for (const node of document.querySelectorAll(".countdown")) {
+      const cd = C.countdown(node.dataset.at, node.dataset.start);
+      node.textContent = cd.text;
+      node.className = "countdown " + cd.cls;
+    }
+  }
+
+  async function init() {
+    M = await meta();
+    if (M.me.role !== "squad") {  // command centre / admin: pick the unit to look at
+      const select = $("unit-select");
+      for (const u of M.units) select.append(el("option", { value: u.id }, u.name));
+      unit = new URLSearchParams(location.search).get("unit") || M.units[0].id;
+      select.value = unit;
+      select.addEventListener("change", () => { unit = select.value; load(); });
+      $("unit-pick").classList.remove("hidden");
+    }
+    await load();
+    setInterval(tick, 1000);
+    setInterval(load, 60000);
+    const reload = C.debounce(load, 400);
+    C.live((change) => { if (change.unit === unit || change.from_unit === unit) reload(); });
+  }
+
+  init().catch((e) => toast(e.message, "error"));
+})();

@@ -120,7 +120,12 @@ class IntakeService:
             complaint_id, ticket_no, received = text.split("|")
             return Ticket(complaint_id, ticket_no, datetime.fromisoformat(received), replayed=True)
         # Redis may have lost the key (restart): the database is the fallback truth.
-        return await self._from_db(key)
+        try:
+            return await self._from_db(key)
+        except BaseException:  # e.g. the database is away: give the claim back, or retries get 409
+            with contextlib.suppress(Exception):
+                await self._redis.delete(rkey)
+            raise
 
     async def _from_db(self, key: str) -> Ticket | None:
         """The ticket the intake log holds for this key, or None.  A record still ``pending`` may be

@@ -6,6 +6,8 @@ nothing reads ``os.environ`` deeper inside.  Tests build them directly.
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 from pydantic import Field, SecretStr
@@ -54,7 +56,7 @@ class ApiSettings(CommonSettings):
 
 class RouterSettings(CommonSettings):
     router_group: str = "complaints-router"
-    worker_id: str = "router-1"
+    worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     producer_linger_ms: int = 1
     heartbeat_every_s: float = 2.0
     # live alerts (issue 5): hot spot = at least N complaints of one category from one place in the window

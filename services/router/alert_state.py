@@ -8,6 +8,7 @@ Keys (under the settings' ``redis_prefix``):
 - ``alerts:done:{complaint_id}``  marker: case resolved/closed/terminal; a late routed event does not re-open it
 - ``alerts:hot:{category}:{place}`` sorted set complaint_id -> epoch received (sliding window)
 - ``alerts:raised:{alert_id}``    SET NX marker: an alert is raised once, restarts included
+- ``alerts:hotcool:{category}:{place}`` a hot spot is raised once per window for a place
 """
 
 from __future__ import annotations
@@ -20,7 +21,14 @@ from typing import Any
 from redis.asyncio import Redis
 
 from services.core.events import CaseEvent, ComplaintRouted
-from services.router.alerts import AlertRaised, OpenCase, deadline_alerts, hotspot_alert, next_check
+from services.router.alerts import (
+    AlertKind,
+    AlertRaised,
+    OpenCase,
+    deadline_alerts,
+    hotspot_alert,
+    next_check,
+)
 
 # Case statuses after which no deadline is watched any more.
 NOT_WATCHED = frozenset({"resolved", "closed", "merged", "forwarded", "answered"})
@@ -147,11 +155,23 @@ class AlertState:
             out.extend(await self._watch(_case_from(raw), now))
         return out
 
+    def _cooldown_key(self, alert: AlertRaised) -> str | None:
+        """A hot spot is raised once per window for its place, even across a bucket boundary."""
+        return self.p + f"hotcool:{alert.category}:{alert.place}" if alert.kind == AlertKind.HOTSPOT else None
+
     async def claim(self, alert: AlertRaised) -> bool:
         """True the first time an alert id is seen (across workers and restarts)."""
-        return bool(await self.redis.set(self.p + f"raised:{alert.alert_id}", 1, nx=True, ex=self.dedupe_ttl_s))
+        if not await self.redis.set(self.p + f"raised:{alert.alert_id}", 1, nx=True, ex=self.dedupe_ttl_s):
+            return False
+        cool = self._cooldown_key(alert)
+        if cool is None:
+            return True
+        return bool(await self.redis.set(cool, alert.alert_id, nx=True, ex=int(self.window.total_seconds())))
 
     async def release(self, alerts: Iterable[AlertRaised]) -> None:
         """Forget claims whose publish failed, so a later check raises them."""
         for alert in alerts:
             await self.redis.delete(self.p + f"raised:{alert.alert_id}")
+            cool = self._cooldown_key(alert)
+            if cool:
+                await self.redis.delete(cool)

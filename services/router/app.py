@@ -84,7 +84,9 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
     async def heartbeat() -> None:
         key = f"{settings.redis_prefix}worker:{settings.worker_id}"
         try:
-            beat: dict[str, float | int] = {"at": time.time(), "pid": os.getpid(), **stats}
+            assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == COMPLAINTS_RECEIVED)
+            beat: dict[str, float | int | str] = {"at": time.time(), "pid": os.getpid(), **stats,
+                                                  "partitions": ",".join(map(str, assigned))}
             await redis.hset(key, mapping=beat)  # type: ignore[arg-type]
             await redis.expire(key, int(settings.heartbeat_every_s * 5) + 1)
         except Exception as exc:  # Redis down must not stop routing

@@ -186,7 +186,7 @@
   }
 
   form.addEventListener("submit", submit);
-  $("reset").addEventListener("click", reset);
+  $("new-call").addEventListener("click", reset);
   for (const id of ["text", "address"]) $(id).addEventListener("input", suggestSoon);
   for (const id of ["category_override", "territory_override", "unit_override"]) $(id).addEventListener("change", suggest);
   init().catch((e) => toast(e.message, "error"));

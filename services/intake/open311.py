@@ -34,8 +34,8 @@ router = APIRouter(prefix="/open311/v2", tags=["open311"])
 FORMATS = ("json", "xml")
 CLOSED = ("closed", "merged", "forwarded", "answered")
 STATUS_NOTES = {"received": "已受理", "dispatched": "已派遣至承办单位", "accepted": "承办单位已签收",
-                "in_progress": "处置中", "awaiting_decision": "待指挥中心裁定承办单位", "resolved": "已处置，待核查",
-                "reopened": "返工处置中", "closed": "已办结", "merged": "与其他工单合并办理",
+                "in_progress": "处置中", "returned": "已退单，重新派遣中",
+                "awaiting_decision": "待指挥中心裁定承办单位", "resolved": "已处置，待核查", "closed": "已办结", "merged": "与其他工单合并办理",
                 "forwarded": "已转12345政务服务热线", "answered": "已答复"}
 MAX_RESULTS = 1000
 DEFAULT_SPAN = timedelta(days=90)

@@ -58,6 +58,8 @@ class RouterSettings(CommonSettings):
     router_group: str = "complaints-router"
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     producer_linger_ms: int = 1
+    batch_max: int = Field(default=200, ge=1, le=10000)
+    batch_within_s: float = Field(default=0.002, gt=0, le=5)
     heartbeat_every_s: float = 2.0
     # live alerts (issue 5): hot spot = at least N complaints of one category from one place in the window
     hotspot_threshold: int = Field(default=5, ge=2, le=1000)

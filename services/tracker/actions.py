@@ -2,7 +2,8 @@
 
 Each action writes, atomically:
 
-1. the new current state of the case (``cases``), guarded by optimistic concurrency:
+1. the new current state of the case (``cases``): the status and workflow flags from the core
+   state machine (``services/core/workflow.apply``), guarded by optimistic concurrency:
    ``UPDATE ... WHERE version = <loaded>``; a stale write is refused (409);
 2. the case event (``case_events``, the history) with ``actor`` = who did it;
 3. an outbox row with the ``CaseEvent`` for ``cases.events`` (the relay publishes it);
@@ -29,7 +30,7 @@ from services.core.events import CaseEvent
 from services.platform.topics import CASES_EVENTS
 from services.tracker.commands import Command
 from services.tracker.models import Case, CaseAction, CaseEventRow, OutboxRow
-from services.tracker.transitions import STATUS_NAMES, IllegalTransition, next_status
+from services.tracker.transitions import Refused, Step, columns, run_steps, state_of, status_name
 
 
 class ActionError(Exception):
@@ -57,9 +58,9 @@ class Effect:
     """What an action does to a case, decided by its handler (pure apart from reads)."""
 
     event_type: str
-    changes: dict[str, Any] = field(default_factory=dict)
+    steps: list[Step]  # the state-machine moves, applied by the core (services/core/workflow.py)
+    changes: dict[str, Any] = field(default_factory=dict)  # other columns (times, unit, deadlines...)
     data: dict[str, Any] = field(default_factory=dict)
-    status: str | None = None  # overrides the table's status (e.g. the second return)
     outbox: list[OutboxRow] = field(default_factory=list)
     history: list[CaseEventRow] = field(default_factory=list)
 
@@ -114,13 +115,12 @@ def _apply(session: Session, ticket_no: str, action: str, cmd: Command, ctx: Ctx
         raise ActionError(409, f"工单已被修改（当前版本 {case.version}，您的版本 {cmd.expected_version}），请刷新后重试")
     session.expunge(case)  # a detached copy: only the guarded UPDATE below writes the row
     loaded_version = case.version
-    try:
-        status = next_status(case.status, action)
-    except IllegalTransition as exc:
-        raise ActionError(409, str(exc)) from exc
     effect = handler(session, case, cmd, ctx)
-    values = {**effect.changes, "status": effect.status or status, "version": loaded_version + 1,
-              "updated_at": ctx.now}
+    try:
+        after = run_steps(state_of(case), effect.steps)
+    except Refused as exc:
+        raise ActionError(409, str(exc)) from exc
+    values = {**effect.changes, **columns(after), "version": loaded_version + 1, "updated_at": ctx.now}
     result = session.execute(update(Case).where(Case.complaint_id == case.complaint_id,
                                                 Case.version == loaded_version).values(**values)
                              .execution_options(synchronize_session=False))
@@ -138,7 +138,7 @@ def _apply(session: Session, ticket_no: str, action: str, cmd: Command, ctx: Ctx
     for row in (*effect.history, *effect.outbox):
         session.add(row)
     response = {
-        "ticket_no": case.ticket_no, "status": case.status, "status_name": STATUS_NAMES.get(case.status, case.status),
+        "ticket_no": case.ticket_no, "status": case.status, "status_name": status_name(case.status),
         "unit": case.unit, "version": case.version, "event": event.type, "event_id": event.event_id,
         "actor": ctx.actor, "accept_by": _iso(case.accept_by), "resolve_by": _iso(case.resolve_by),
         "replayed": False,

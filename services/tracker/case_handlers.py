@@ -20,11 +20,10 @@ from services.router.alerts import AlertKind, AlertRaised
 from services.tracker import commands as c
 from services.tracker.actions import ActionError, Ctx, Effect, Handler, field_error
 from services.tracker.models import Case, CaseEventRow, OutboxRow
-from services.tracker.transitions import STATUS_NAMES, TERMINAL, Action, Status
+from services.tracker.transitions import MAX_RETURNS, Action, status_name
 
 COMMAND_CENTRE = "COMMAND_CENTER"  # unit id of the command centre in routing.yaml
-MAX_RETURNS = 2
-PENDING = "requested"
+FINISHED = ("closed", "merged", "forwarded", "answered")
 
 
 def _on_time(ctx: Ctx, deadline: Any) -> bool | None:
@@ -32,11 +31,12 @@ def _on_time(ctx: Ctx, deadline: Any) -> bool | None:
 
 
 def accept(_: Session, case: Case, __: c.Empty, ctx: Ctx) -> Effect:
-    return Effect("accepted", {"accepted_at": ctx.now}, {"unit": case.unit, "on_time": _on_time(ctx, case.accept_by)})
+    return Effect("accepted", [("accept", {})], {"accepted_at": ctx.now},
+                  {"unit": case.unit, "on_time": _on_time(ctx, case.accept_by)})
 
 
 def start(_: Session, __: Case, ___: c.Empty, ____: Ctx) -> Effect:
-    return Effect("started")
+    return Effect("started", [("start", {})])
 
 
 def _unit(engine: Engine, unit: str, field_name: str = "unit") -> str:
@@ -48,7 +48,7 @@ def _unit(engine: Engine, unit: str, field_name: str = "unit") -> str:
 def _redispatch(case: Case, ctx: Ctx, unit: str, category: str | None) -> dict[str, Any]:
     """A new unit gets fresh time limits from now (its own full accept and resolve time)."""
     cat = category or case.category
-    changes: dict[str, Any] = {"unit": unit, "accepted_at": None, "extension": None, "extension_hours": None}
+    changes: dict[str, Any] = {"unit": unit, "accepted_at": None, "extension_hours": None}
     if cat is not None:
         limits = sla.deadlines(ctx.engine.city.categories[cat], ctx.now, case.urgent, ctx.engine.city.timezone)
         changes.update({"category": cat, "accept_by": limits.accept_by, "resolve_by": limits.resolve_by})
@@ -56,74 +56,65 @@ def _redispatch(case: Case, ctx: Ctx, unit: str, category: str | None) -> dict[s
 
 
 def return_case(_: Session, case: Case, cmd: c.WithReason, ctx: Ctx) -> Effect:
-    if case.final_decision:
-        raise ActionError(409, "该工单已由指挥中心裁定承办单位，不能再退单")
-    returns = case.returns + 1
-    data: dict[str, Any] = {"reason": cmd.reason, "from_unit": case.unit, "returns": returns}
-    if returns >= MAX_RETURNS:
+    """退单: the core counts it; re-routed by the core engine, or escalated after the second return."""
+    returned = ("return", {"reason": cmd.reason})
+    data: dict[str, Any] = {"reason": cmd.reason, "from_unit": case.unit, "returns": case.returns + 1}
+    if case.returns + 1 >= MAX_RETURNS or case.final_decision:
         changes = _redispatch(case, ctx, COMMAND_CENTRE, None)
-        changes["returns"] = returns
-        return Effect("returned", changes, {**data, "unit": COMMAND_CENTRE, "rerouted_by": "rule:two_returns"},
-                      status=Status.AWAITING_DECISION.value)
+        return Effect("returned", [returned, ("escalate", {})], changes,
+                      {**data, "unit": COMMAND_CENTRE, "then": "escalate"})
     text = case.text if not case.address else f"{case.text}\n{case.address}"
     loc = case.location or {}
     decision = ctx.engine.decide(text, ctx.now, location_label=loc.get("label"), lat=loc.get("lat"),
                                  lon=loc.get("lon"))
     unit = decision.unit if decision.unit != case.unit else COMMAND_CENTRE
     changes = {
-        "unit": unit, "returns": returns, "category": decision.category,
+        "unit": unit, "category": decision.category,
         "category_candidates": [{"code": code, "score": score} for code, score in decision.candidates],
         "territory": decision.territory, "territory_name": decision.territory_name, "village": decision.village,
         "rule": decision.rule if unit == decision.unit else "returned: same unit again -> command centre",
         "review": decision.review, "accept_by": decision.accept_by, "resolve_by": decision.resolve_by,
-        "accepted_at": None, "extension": None, "extension_hours": None,
+        "accepted_at": None, "extension_hours": None,
     }
-    return Effect("returned", changes, {**data, "unit": unit, "category": decision.category,
-                                        "rerouted_by": "core" if unit == decision.unit else "rule:same_unit"})
+    return Effect("returned", [returned, ("reroute", {"unit": unit})], changes,
+                  {**data, "unit": unit, "category": decision.category, "then": "reroute",
+                   "rerouted_by": "core" if unit == decision.unit else "rule:same_unit"})
 
 
-def request_extension(_: Session, case: Case, cmd: c.ExtensionRequest, __: Ctx) -> Effect:
-    if case.extension == PENDING:
-        raise ActionError(409, "已有待审批的延期申请")
-    return Effect("extension_requested", {"extension": PENDING, "extension_hours": cmd.hours},
-                  {"reason": cmd.reason, "hours": cmd.hours})
-
-
-def _pending_hours(case: Case) -> int:
-    if case.extension != PENDING or not case.extension_hours:
-        raise ActionError(409, "该工单没有待审批的延期申请")
-    return case.extension_hours
+def request_extension(_: Session, __: Case, cmd: c.ExtensionRequest, ___: Ctx) -> Effect:
+    return Effect("extension_requested", [("request_extension", {"duration": f"{cmd.hours}h"})],
+                  {"extension_hours": cmd.hours}, {"reason": cmd.reason, "hours": cmd.hours})
 
 
 def approve_extension(_: Session, case: Case, __: c.Empty, ___: Ctx) -> Effect:
-    hours = _pending_hours(case)
-    if case.resolve_by is None:
-        raise ActionError(409, "该工单没有办结时限，无法延期")
-    resolve_by = sla.extend(case.resolve_by, timedelta(hours=hours))
-    return Effect("extension_approved", {"extension": "approved", "extended": True, "resolve_by": resolve_by},
-                  {"hours": hours, "resolve_by": resolve_by.isoformat()})
+    hours = case.extension_hours or 0
+    changes: dict[str, Any] = {"extended": True}
+    data: dict[str, Any] = {"hours": hours}
+    if hours and case.resolve_by is not None:
+        changes["resolve_by"] = sla.extend(case.resolve_by, timedelta(hours=hours))
+        data["resolve_by"] = changes["resolve_by"].isoformat()
+    return Effect("extension_approved", [("approve_extension", {})], changes, data)
 
 
-def refuse_extension(_: Session, case: Case, __: c.Empty, ___: Ctx) -> Effect:
-    hours = _pending_hours(case)
-    return Effect("extension_refused", {"extension": "refused"}, {"hours": hours})
+def refuse_extension(_: Session, case: Case, cmd: c.WithReason, __: Ctx) -> Effect:
+    return Effect("extension_refused", [("refuse_extension", {"reason": cmd.reason})], {},
+                  {"hours": case.extension_hours, "reason": cmd.reason})
 
 
 def resolve(_: Session, case: Case, cmd: c.Resolve, ctx: Ctx) -> Effect:
     changes = {"resolved_at": ctx.now, "result": cmd.result, "disposal_mode": cmd.disposal_mode,
                "photos": cmd.photos}
-    if case.extension == PENDING:
-        changes["extension"] = None
-    return Effect("resolved", changes, {"result": cmd.result, "disposal_mode": cmd.disposal_mode,
-                                        "photos": cmd.photos, "on_time": _on_time(ctx, case.resolve_by)})
+    return Effect("resolved", [("resolve", {})], changes,
+                  {"result": cmd.result, "disposal_mode": cmd.disposal_mode, "photos": cmd.photos,
+                   "on_time": _on_time(ctx, case.resolve_by)})
 
 
 def verify(_: Session, __: Case, ___: c.Empty, ctx: Ctx) -> Effect:
-    return Effect("closed", {"closed_at": ctx.now})
+    return Effect("closed", [("verify", {})], {"closed_at": ctx.now})
 
 
 def reopen(_: Session, case: Case, cmd: c.WithReason, __: Ctx) -> Effect:
-    return Effect("reopened", {"reopens": case.reopens + 1, "resolved_at": None, "closed_at": None},
+    return Effect("reopened", [("reopen", {"reason": cmd.reason})], {"resolved_at": None, "closed_at": None},
                   {"reason": cmd.reason, "reopens": case.reopens + 1})
 
 
@@ -135,7 +126,8 @@ def _category(engine: Engine, category: str | None) -> str | None:
 
 def reassign(_: Session, case: Case, cmd: c.Reassign, ctx: Ctx) -> Effect:
     unit, cat = _unit(ctx.engine, cmd.unit), _category(ctx.engine, cmd.category)
-    return Effect("reassigned", _redispatch(case, ctx, unit, cat),
+    step = ("dispatch", {"unit": unit}) if case.status == "received" else ("reassign", {})
+    return Effect("reassigned", [step], _redispatch(case, ctx, unit, cat),
                   {"from_unit": case.unit, "unit": unit, "category": cat or case.category})
 
 
@@ -143,9 +135,8 @@ def decide(_: Session, case: Case, cmd: c.Decide, ctx: Ctx) -> Effect:
     unit, cat = _unit(ctx.engine, cmd.unit), _category(ctx.engine, cmd.category)
     if unit == COMMAND_CENTRE:
         raise field_error("unit", "裁定必须指定具体承办单位")
-    changes = {**_redispatch(case, ctx, unit, cat), "final_decision": True}
-    return Effect("decided", changes, {"from_unit": case.unit, "unit": unit, "category": cat or case.category,
-                                       "final": True})
+    return Effect("decided", [("decide", {"unit": unit})], _redispatch(case, ctx, unit, cat),
+                  {"from_unit": case.unit, "unit": unit, "category": cat or case.category, "final": True})
 
 
 def supervise(_: Session, case: Case, cmd: c.Supervise, ctx: Ctx) -> Effect:
@@ -156,7 +147,8 @@ def supervise(_: Session, case: Case, cmd: c.Supervise, ctx: Ctx) -> Effect:
                         complaint_id=case.complaint_id, unit=unit, category=case.category,
                         territory=case.territory, data={"note": cmd.note, "by": ctx.actor})
     row = OutboxRow(topic=ALERTS, key=alert.alert_id, payload=alert.model_dump_json(), created_at=ctx.now)
-    return Effect("supervised", {}, {"unit": unit, "note": cmd.note, "alert_id": alert.alert_id}, outbox=[row])
+    return Effect("supervised", [("supervise", {})], {}, {"unit": unit, "note": cmd.note, "alert_id": alert.alert_id},
+                  outbox=[row])
 
 
 def merge(session: Session, case: Case, cmd: c.Merge, ctx: Ctx) -> Effect:
@@ -165,26 +157,25 @@ def merge(session: Session, case: Case, cmd: c.Merge, ctx: Ctx) -> Effect:
         raise field_error("into_ticket", f"工单 {cmd.into_ticket} 不存在")
     if target.complaint_id == case.complaint_id:
         raise field_error("into_ticket", "不能合并到自身")
-    if target.status in TERMINAL:
-        raise ActionError(409, f"目标工单 {target.ticket_no} 当前状态为「{STATUS_NAMES.get(target.status)}」，不能合并到它")
+    if target.status in FINISHED:
+        raise ActionError(409, f"目标工单 {target.ticket_no} 当前状态为「{status_name(target.status)}」，不能合并到它")
     note = CaseEventRow(event_id=f"duplicate-{case.complaint_id}", complaint_id=target.complaint_id,
                         type="duplicate_merged", actor=ctx.actor, at=ctx.now, data={"ticket_no": case.ticket_no})
-    return Effect("merged", {"merged_into": target.ticket_no, "closed_at": ctx.now},
+    return Effect("merged", [("merge", {"into": target.ticket_no})], {"closed_at": ctx.now},
                   {"into_ticket": target.ticket_no}, history=[note])
 
 
 def forward(_: Session, __: Case, cmd: c.Forward, ctx: Ctx) -> Effect:
-    return Effect("forwarded", {"result": cmd.note, "closed_at": ctx.now}, {"note": cmd.note, "to": "12345"})
+    return Effect("forwarded", [("forward", {})], {"result": cmd.note, "closed_at": ctx.now},
+                  {"note": cmd.note, "to": "12345"})
 
 
 def answer(_: Session, __: Case, cmd: c.Answer, ctx: Ctx) -> Effect:
-    return Effect("answered", {"result": cmd.answer, "closed_at": ctx.now}, {"answer": cmd.answer})
+    return Effect("answered", [("answer", {})], {"result": cmd.answer, "closed_at": ctx.now}, {"answer": cmd.answer})
 
 
-def rate(_: Session, case: Case, cmd: c.Rate, ctx: Ctx) -> Effect:
-    if case.rating is not None:
-        raise ActionError(409, f"该工单已评价（{case.rating}），不能重复评价")
-    return Effect("rated", {"rating": cmd.rating, "rated_at": ctx.now}, {"rating": cmd.rating})
+def rate(_: Session, __: Case, cmd: c.Rate, ctx: Ctx) -> Effect:
+    return Effect("rated", [("rate", {"rating": cmd.rating})], {"rated_at": ctx.now}, {"rating": cmd.rating})
 
 
 HANDLERS: dict[Action, tuple[type[c.Command], Handler]] = {
@@ -193,7 +184,7 @@ HANDLERS: dict[Action, tuple[type[c.Command], Handler]] = {
     Action.RETURN: (c.WithReason, return_case),
     Action.REQUEST_EXTENSION: (c.ExtensionRequest, request_extension),
     Action.APPROVE_EXTENSION: (c.Empty, approve_extension),
-    Action.REFUSE_EXTENSION: (c.Empty, refuse_extension),
+    Action.REFUSE_EXTENSION: (c.WithReason, refuse_extension),
     Action.RESOLVE: (c.Resolve, resolve),
     Action.VERIFY: (c.Empty, verify),
     Action.REOPEN: (c.WithReason, reopen),

@@ -25,7 +25,7 @@ from services.tracker.auth import Principal, Role, require
 from services.tracker.case_handlers import HANDLERS
 from services.tracker.models import Case
 from services.tracker.routes_cases import TICKET, db
-from services.tracker.transitions import TERMINAL, Action, Status
+from services.tracker.transitions import TERMINAL, Action
 from services.tracker.views import case_summary
 
 log = logging.getLogger(__name__)
@@ -111,8 +111,8 @@ async def approve_extension(request: Request, ticket_no: Ticket, p: Cmd, key: Id
 
 
 @router.post("/cases/{ticket_no}/extension/refuse", summary="驳回延期")
-async def refuse_extension(request: Request, ticket_no: Ticket, p: Cmd, key: IdemKey = None,
-                           body: c.Empty | None = None) -> dict[str, Any]:
+async def refuse_extension(request: Request, ticket_no: Ticket, body: c.WithReason, p: Cmd,
+                           key: IdemKey = None) -> dict[str, Any]:
     return await act(request, ticket_no, Action.REFUSE_EXTENSION, body, p, key)
 
 
@@ -164,7 +164,7 @@ async def answer(request: Request, ticket_no: Ticket, body: c.Answer, p: Hot,
     return await act(request, ticket_no, Action.ANSWER, body, p, key)
 
 
-CLOSED_STATES = [s.value for s in TERMINAL] + [Status.RESOLVED.value]
+CLOSED_STATES = [s.value for s in TERMINAL] + ["resolved"]
 
 
 def overdue_clause(now: datetime) -> Any:

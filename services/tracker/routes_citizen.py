@@ -23,7 +23,7 @@ from services.tracker.case_handlers import HANDLERS
 from services.tracker.models import Case
 from services.tracker.routes_actions import publish_feed
 from services.tracker.routes_cases import TICKET
-from services.tracker.transitions import STATUS_NAMES, Action, allowed_actions
+from services.tracker.transitions import Action, allowed, status_name
 
 router = APIRouter(prefix="/api/v1/public", tags=["citizen"])
 LAST4 = r"^\d{4}$"
@@ -96,7 +96,7 @@ def citizen_view(request: Request, case: Case) -> dict[str, Any]:
     return {
         "ticket_no": case.ticket_no,
         "status": case.status,
-        "status_name": STATUS_NAMES.get(case.status, case.status),
+        "status_name": status_name(case.status),
         "category_name": category.name if category else None,
         "handled_by": unit.name if unit else None,
         "received_at": case.received_at.isoformat(),
@@ -106,7 +106,7 @@ def citizen_view(request: Request, case: Case) -> dict[str, Any]:
         "result": case.result if finished else None,
         "merged_into": case.merged_into,
         "rating": case.rating,
-        "can_rate": case.rating is None and Action.RATE.value in allowed_actions(case.status),
+        "can_rate": case.rating is None and allowed(case, "rate"),
     }
 
 

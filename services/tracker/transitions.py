@@ -1,33 +1,49 @@
-"""Adapter between the tracker and the case state machine.
+"""Adapter between the tracker's API actions and the core's case state machine.
 
-The state machine belongs to the domain core (``services/core/workflow.py``, issue 3).
-When this module was written that file did not exist yet, so the smallest table the
-tracker needs lives here, behind one function, ``next_status(status, action)``; when
-the core's table lands, this module only re-exports it (see the report of issue 5).
+The rules live in ``services/core/workflow.py`` (``apply``, ``TRANSITIONS``,
+``IllegalTransition``).  This module only
 
-Statuses are the strings stored in ``cases.status``; actions are the API commands.
+- maps an API action to the core action(s) it performs (a return is RETURN followed by
+  REROUTE, or by ESCALATE after the second return);
+- builds the core ``CaseState`` from a ``cases`` row and the row's columns from a state;
+- words a refusal in Chinese, naming the current status;
+- holds the few moves the core table does not have yet (``EXTRA``, see the issue-5 report):
+  the command centre's reassign (改派) and supervision notice (督办), and forward/answer for
+  a case the router already dispatched to the 12345 / hotline-answer unit.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
+from typing import Any
 
+from services.core.workflow import (
+    ACTION_LABELS,
+    MAX_RETURNS,
+    STATUS_LABELS,
+    TRANSITIONS,
+    CaseState,
+    CaseStatus,
+    Extension,
+    IllegalTransition,
+    apply,
+)
+from services.core.workflow import (
+    TERMINAL as CORE_TERMINAL,
+)
+from services.core.workflow import Action as Core
+from services.tracker.models import Case
 
-class Status(StrEnum):
-    RECEIVED = "received"              # 受理
-    DISPATCHED = "dispatched"          # 派遣
-    ACCEPTED = "accepted"              # 签收
-    IN_PROGRESS = "in_progress"        # 处置中
-    AWAITING_DECISION = "awaiting_decision"  # 两次退单后待指挥中心裁定
-    RESOLVED = "resolved"              # 已反馈，待核查
-    REOPENED = "reopened"              # 返工
-    CLOSED = "closed"                  # 核查结案
-    MERGED = "merged"                  # 已合并
-    FORWARDED = "forwarded"            # 已转12345
-    ANSWERED = "answered"              # 已直接答复
+__all__ = ["ACTION_NAMES", "MAX_RETURNS", "STATUS_NAMES", "TABLE", "TERMINAL", "Action", "Refused", "Step",
+           "allowed", "columns", "run_steps", "state_of", "status_name"]
+
+S = CaseStatus
 
 
 class Action(StrEnum):
+    """The API's actions (one endpoint each)."""
+
     ACCEPT = "accept"
     START = "start"
     RETURN = "return"
@@ -46,66 +62,110 @@ class Action(StrEnum):
     RATE = "rate"
 
 
-STATUS_NAMES: dict[str, str] = {
-    Status.RECEIVED: "已受理", Status.DISPATCHED: "已派遣", Status.ACCEPTED: "已签收",
-    Status.IN_PROGRESS: "处置中", Status.AWAITING_DECISION: "待指挥中心裁定", Status.RESOLVED: "已处置待核查",
-    Status.REOPENED: "返工中", Status.CLOSED: "已结案", Status.MERGED: "已合并",
-    Status.FORWARDED: "已转12345", Status.ANSWERED: "已答复",
+# Tracker-side moves missing from the core table (status, tracker move) -> status after.
+_OPEN = (S.RECEIVED, S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS, S.AWAITING_DECISION)
+EXTRA: dict[tuple[CaseStatus, str], CaseStatus] = {
+    **{(s, "reassign"): S.DISPATCHED for s in _OPEN},
+    **{(s, "supervise"): s for s in (*_OPEN, S.RESOLVED)},
+    (S.DISPATCHED, "forward"): S.FORWARDED,
+    (S.DISPATCHED, "answer"): S.ANSWERED,
 }
-ACTION_NAMES: dict[str, str] = {
-    Action.ACCEPT: "签收", Action.START: "开始处置", Action.RETURN: "退单", Action.REQUEST_EXTENSION: "申请延期",
-    Action.APPROVE_EXTENSION: "批准延期", Action.REFUSE_EXTENSION: "驳回延期", Action.RESOLVE: "处置反馈",
-    Action.VERIFY: "核查结案", Action.REOPEN: "返工", Action.REASSIGN: "改派", Action.DECIDE: "裁定",
-    Action.SUPERVISE: "督办", Action.MERGE: "合并", Action.FORWARD: "转12345", Action.ANSWER: "直接答复",
-    Action.RATE: "评价",
+EXTRA_LABELS = {"reassign": "改派", "supervise": "督办"}
+WHY_ZH = {
+    "the command centre's decision is final": "指挥中心已裁定承办单位，不能再退单",
+    "already rated": "已评价过，不能重复评价",
+    "no extension has been requested": "没有待审批的延期申请",
+    "extension already requested": "已有待审批的延期申请",
+    "extension already approved": "已批准过一次延期，不能再申请",
 }
 
-S = Status
-TERMINAL = frozenset({S.CLOSED, S.MERGED, S.FORWARDED, S.ANSWERED})
-OPEN_BEFORE_RESOLVE = (S.RECEIVED, S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS, S.AWAITING_DECISION, S.REOPENED)
-WORKING = (S.ACCEPTED, S.IN_PROGRESS, S.REOPENED)
-UNASSIGNED = (S.RECEIVED, S.DISPATCHED, S.AWAITING_DECISION)
+Step = tuple[str, dict[str, Any]]  # (core action or EXTRA move, parameters)
 
-# (status, action) -> status after.  RETURN's target is decided by the tracker (re-routed:
-# dispatched, or awaiting_decision after the second return); the table gives the default.
-TABLE: dict[tuple[Status, Action], Status] = {
-    (S.DISPATCHED, Action.ACCEPT): S.ACCEPTED,
-    (S.ACCEPTED, Action.START): S.IN_PROGRESS,
-    (S.REOPENED, Action.START): S.IN_PROGRESS,
-    (S.DISPATCHED, Action.RETURN): S.DISPATCHED,
-    (S.ACCEPTED, Action.RETURN): S.DISPATCHED,
-    **{(s, Action.REQUEST_EXTENSION): s for s in WORKING},
-    **{(s, Action.APPROVE_EXTENSION): s for s in WORKING},
-    **{(s, Action.REFUSE_EXTENSION): s for s in WORKING},
-    **{(s, Action.RESOLVE): S.RESOLVED for s in WORKING},
-    (S.RESOLVED, Action.VERIFY): S.CLOSED,
-    (S.RESOLVED, Action.REOPEN): S.REOPENED,
-    (S.CLOSED, Action.REOPEN): S.REOPENED,
-    **{(s, Action.REASSIGN): S.DISPATCHED for s in OPEN_BEFORE_RESOLVE},
-    **{(s, Action.DECIDE): S.DISPATCHED for s in UNASSIGNED},
-    **{(s, Action.SUPERVISE): s for s in (*OPEN_BEFORE_RESOLVE, S.RESOLVED)},
-    **{(s, Action.MERGE): S.MERGED for s in OPEN_BEFORE_RESOLVE},
-    **{(s, Action.FORWARD): S.FORWARDED for s in (*UNASSIGNED, S.ACCEPTED)},
-    **{(s, Action.ANSWER): S.ANSWERED for s in UNASSIGNED},
-    **{(s, Action.RATE): s for s in (S.RESOLVED, S.CLOSED, S.ANSWERED)},
+# The first state-machine move of each API action.
+FIRST_STEP: dict[Action, str] = {
+    Action.ACCEPT: "accept", Action.START: "start", Action.RETURN: "return",
+    Action.REQUEST_EXTENSION: "request_extension", Action.APPROVE_EXTENSION: "approve_extension",
+    Action.REFUSE_EXTENSION: "refuse_extension", Action.RESOLVE: "resolve", Action.VERIFY: "verify",
+    Action.REOPEN: "reopen", Action.REASSIGN: "reassign", Action.DECIDE: "decide", Action.SUPERVISE: "supervise",
+    Action.MERGE: "merge", Action.FORWARD: "forward", Action.ANSWER: "answer", Action.RATE: "rate",
 }
 
 
-class IllegalTransition(Exception):
-    """The action is not allowed in the case's current status."""
+def _target(status: CaseStatus, step: str) -> CaseStatus | None:
+    if step in EXTRA_LABELS or (status, step) in EXTRA:
+        extra = EXTRA.get((status, step))
+        if extra is not None:
+            return extra
+    if step in EXTRA_LABELS:
+        return None
+    return TRANSITIONS.get((status, Core(step)))
 
-    def __init__(self, status: str, action: str) -> None:
-        self.status = status
-        self.action = action
-        super().__init__(f"工单当前状态为「{STATUS_NAMES.get(status, status)}」，不能{ACTION_NAMES.get(action, action)}")
+
+# Read-only views for the pages and other adapters: which API action is possible in which status
+# (status only; parameters and flags such as a pending extension are checked when it runs).
+TABLE: dict[tuple[CaseStatus, Action], CaseStatus] = {
+    (status, action): target for status in CaseStatus for action in Action
+    if (target := _target(status, FIRST_STEP[action])) is not None
+}
+STATUS_NAMES: dict[str, str] = {s.value: label for s, label in STATUS_LABELS.items()}
+ACTION_NAMES: dict[str, str] = {a.value: EXTRA_LABELS.get(FIRST_STEP[a]) or ACTION_LABELS[Core(FIRST_STEP[a])]
+                                for a in Action}
+TERMINAL = frozenset({*CORE_TERMINAL, S.CLOSED})  # finished: nothing more is done (a closed case may be rated)
 
 
-def next_status(status: str, action: str) -> str:
+class Refused(Exception):
+    """The state machine refuses the action; ``str()`` is the Chinese message for the user."""
+
+
+def status_name(status: str) -> str:
     try:
-        return TABLE[(Status(status), Action(action))].value
-    except (KeyError, ValueError):
-        raise IllegalTransition(status, action) from None
+        return STATUS_LABELS[S(status)]
+    except ValueError:
+        return status
 
 
-def allowed_actions(status: str) -> list[str]:
-    return [a.value for (s, a) in TABLE if s.value == status]
+def state_of(case: Case) -> CaseState:
+    return CaseState(status=S(case.status), returns=case.returns, final_routing=case.final_decision,
+                     extension=Extension(case.extension or Extension.NONE.value), reopened=case.reopens,
+                     rating=case.rating, unit=case.unit, merged_into=case.merged_into)
+
+
+def columns(state: CaseState) -> dict[str, Any]:
+    """The ``cases`` columns the core state decides."""
+    return {"status": state.status.value, "returns": state.returns, "final_decision": state.final_routing,
+            "extension": None if state.extension is Extension.NONE else state.extension.value,
+            "reopens": state.reopened, "rating": state.rating, "merged_into": state.merged_into}
+
+
+def _refusal(exc: IllegalTransition) -> str:
+    why = str(exc).split(": ", 1)[1] if ": " in str(exc) else ""
+    why_zh = WHY_ZH.get(why, why)
+    msg = f"工单当前状态为「{STATUS_LABELS[exc.status]}」，不能{ACTION_LABELS[exc.action]}"
+    return msg + (f"：{why_zh}" if why_zh else "")
+
+
+def run_steps(state: CaseState, steps: list[Step]) -> CaseState:
+    """Apply the steps in order through the core (EXTRA moves here); raises :class:`Refused`."""
+    for name, params in steps:
+        if name in EXTRA_LABELS or (state.status, name) in EXTRA and (state.status, Core(name)) not in TRANSITIONS:
+            target = EXTRA.get((state.status, name))
+            if target is None:
+                label = EXTRA_LABELS.get(name) or ACTION_LABELS[Core(name)]
+                raise Refused(f"工单当前状态为「{STATUS_LABELS[state.status]}」，不能{label}")
+            state = replace(state, status=target, extension=Extension.NONE if name == "reassign" else state.extension)
+            continue
+        try:
+            state = apply(state, name, **params)
+        except IllegalTransition as exc:
+            raise Refused(_refusal(exc)) from exc
+    return state
+
+
+def allowed(case: Case, step: str) -> bool:
+    """Whether the first step of an action is possible now (for views such as ``can_rate``)."""
+    try:
+        run_steps(state_of(case), [(step, {"rating": "满意", "reason": "-", "into": "-", "unit": "-",
+                                           "duration": "-"})])
+    except Refused:
+        return False
+    return True

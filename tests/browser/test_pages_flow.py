@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from services.platform.db import make_engine, make_sessionmaker
 from services.tracker.auth import Role, add_user
@@ -17,8 +17,8 @@ from services.tracker.auth import Role, add_user
 pytestmark = pytest.mark.browser
 XSS = "<script>window.__xss=1</script><img src=x onerror=window.__xss=2>' OR '1'='1"
 TEXT = "白蒲镇唐堡村有个工地晚上十一点还在打桩，吵得整栋楼睡不着 " + XSS
-LAPTOP = {"width": 1440, "height": 960}
-PHONE = {"width": 390, "height": 844}
+LAPTOP: ViewportSize = {"width": 1440, "height": 960}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 
 
 def users(database_url: str) -> dict[str, str]:
@@ -30,7 +30,7 @@ def users(database_url: str) -> dict[str, str]:
             "command": add_user(sessions, f"指挥员{tag}", Role.COMMAND, None)}
 
 
-def login(browser: Browser, base: str, token: str, viewport: dict[str, int], errors: list[str]) -> Page:
+def login(browser: Browser, base: str, token: str, viewport: ViewportSize, errors: list[str]) -> Page:
     page = browser.new_context(viewport=viewport, locale="zh-CN", base_url=base).new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)

@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import types
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import hypothesis.internal.conjecture.utils as _cu
+import hypothesis_jsonschema._from_schema as _jsonschema_strategies
 import psycopg
 import pytest
 import schemathesis
@@ -34,6 +37,41 @@ from services.platform.topics import COMPLAINTS_DLQ, COMPLAINTS_RECEIVED
 from services.tracker.app import create_app
 from tests.conftest import ADMIN_TOKEN, PG_ADMIN
 from tests.e2e.test_pipeline import wait_routed
+
+
+class _OldMany:
+    """hypothesis-jsonschema 0.23.1 (used by schemathesis 3.39 for request bodies) calls the pre-6.150
+    ``many(...).more()/.reject()`` API, which hypothesis 6.170 replaced by a context manager: every
+    object schema fails with "'many' object has no attribute 'more'".  This keeps that one call site
+    working (same draws, without shrinking spans) until the two are pinned to compatible versions."""
+
+    def __init__(self, data: Any, min_size: int, max_size: float, average_size: float) -> None:
+        self.data, self.min_size, self.max_size = data, min_size, max_size
+        self.p_continue = _cu._calc_p_continue(average_size - min_size, max_size - min_size)
+        self.count = self.rejections = 0
+        self.force_stop = False
+
+    def more(self) -> bool:
+        if self.min_size == self.max_size:
+            go = self.count < self.min_size
+        else:
+            forced = (False if self.force_stop or self.count >= self.max_size
+                      else True if self.count < self.min_size else None)
+            go = self.data.draw_boolean(self.p_continue, forced=forced)
+        self.count += int(go)
+        return bool(go)
+
+    def reject(self, why: str | None = None) -> None:
+        self.count -= 1
+        self.rejections += 1
+        if self.rejections > max(3, 2 * self.count):
+            if self.count < self.min_size:
+                self.data.mark_invalid(why)
+            self.force_stop = True
+
+
+if not hasattr(_cu.many, "more"):
+    _jsonschema_strategies.cu = types.SimpleNamespace(many=_OldMany)  # type: ignore[attr-defined]
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 LEAKS = ("Traceback", 'File "')

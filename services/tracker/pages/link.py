@@ -20,13 +20,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.events import MAX_TEXT_CHARS, CaseEvent
+from services.core.workflow import STATUS_LABELS
 from services.intake.hotline import PHONE_RE
 from services.platform.topics import CASES_EVENTS
 from services.tracker.actions import snapshot
 from services.tracker.auth import Principal, Role, require
 from services.tracker.models import Case, CaseAction, CaseEventRow, OutboxRow
+from services.tracker.pages.suggest import NOT_OPEN
 from services.tracker.routes_cases import TICKET
-from services.tracker.transitions import STATUS_NAMES, TERMINAL
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["pages"])
@@ -60,8 +61,9 @@ def _link_once(session: Session, ticket_no: str, body: LinkIn, actor: str, key: 
     case = session.scalars(select(Case).where(Case.ticket_no == ticket_no)).first()
     if case is None:
         raise HTTPException(404, f"工单 {ticket_no} 不存在")
-    if case.status in TERMINAL:
-        raise HTTPException(409, f"工单 {ticket_no} 已{STATUS_NAMES.get(case.status, case.status)}，请作为新来电受理")
+    if case.status in NOT_OPEN:
+        name = next((v for k, v in STATUS_LABELS.items() if k.value == case.status), case.status)
+        raise HTTPException(409, f"工单 {ticket_no} 当前状态为「{name}」，请作为新来电受理")
     now = datetime.now(UTC)
     calls = 1 + (session.scalar(select(func.count()).select_from(CaseEventRow).where(
         CaseEventRow.complaint_id == case.complaint_id, CaseEventRow.type == LINKED)) or 0)

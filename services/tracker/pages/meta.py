@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from services.core.workflow import ACTION_LABELS, STATUS_LABELS, TRANSITIONS
 from services.router.alerts import AlertKind
 from services.tracker.auth import Principal, Role, require
 from services.tracker.pages.access import ROLE_NAMES
-from services.tracker.transitions import ACTION_NAMES, STATUS_NAMES, TABLE
 
 router = APIRouter(prefix="/api/v1", tags=["pages"])
 
@@ -27,12 +27,29 @@ ALERT_NAMES = {
 }
 
 
+# core workflow action -> the API's action (endpoint) name
+API_ACTIONS = {"request_extension": "extension", "approve_extension": "extension_approve",
+               "refuse_extension": "extension_refuse"}
+# moves the tracker API adds to the core table (command centre: 改派, 督办)
+TRACKER_MOVES = {"reassign": ("received", "dispatched", "accepted", "in_progress", "awaiting_decision"),
+                 "supervise": ("received", "dispatched", "accepted", "in_progress", "awaiting_decision", "resolved")}
+EXTRA_STATUS_NAMES = {"reopened": "返工中"}
+
+
 def transitions() -> dict[str, list[str]]:
-    """Status -> actions allowed by the workflow table (the pages offer only these)."""
+    """Status -> API actions the workflow allows: the pages offer only these (the API has the last word)."""
     out: dict[str, list[str]] = {}
-    for status, action in TABLE:
-        out.setdefault(status.value, []).append(action.value)
+    for status, action in TRANSITIONS:
+        out.setdefault(status.value, []).append(API_ACTIONS.get(action.value, action.value))
+    for move, statuses in TRACKER_MOVES.items():
+        for name in statuses:
+            out.setdefault(name, []).append(move)
     return out
+
+
+def action_names() -> dict[str, str]:
+    names = {API_ACTIONS.get(a.value, a.value): label for a, label in ACTION_LABELS.items()}
+    return {**names, "reassign": "改派", "supervise": "督办"}
 
 
 @router.get("/meta", summary="页面所需的名称表与当前用户")
@@ -50,8 +67,8 @@ def get_meta(
                         "handler": c.handler} for c in city.categories.values()],
         "territories": [{"code": t.code, "name": t.name} for t in city.territories.values()],
         "units": [{"id": u.id, "name": u.name} for u in city.units.values()],
-        "statuses": dict(STATUS_NAMES),
-        "actions": dict(ACTION_NAMES),
+        "statuses": {**EXTRA_STATUS_NAMES, **{k.value: v for k, v in STATUS_LABELS.items()}},
+        "actions": action_names(),
         "transitions": transitions(),
         "events": EVENT_NAMES,
         "alerts": ALERT_NAMES,

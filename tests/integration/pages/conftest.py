@@ -69,9 +69,10 @@ def make_case(core: Engine, sessions: sessionmaker[Session], text: str, *, ago: 
     now = datetime.now(UTC) - ago
     cid = str(uuid.uuid4())
     ticket = f"RG{now.strftime('%Y%m%d')}{next(_seq):06d}"
-    received = ComplaintReceived(event_id=f"recv-{cid}", complaint_id=cid, ticket_no=ticket, city="rugao",
-                                 channel=Channel.HOTLINE, text=text, phone=phone, received_at=now,
-                                 submitted_by="operator:test", **overrides)
+    received = ComplaintReceived.model_validate({
+        "event_id": f"recv-{cid}", "complaint_id": cid, "ticket_no": ticket, "city": "rugao",
+        "channel": Channel.HOTLINE, "text": text, "phone": phone, "received_at": now,
+        "submitted_by": "operator:test", **overrides})
     with sessions.begin() as s:
         assert apply_routed(s, routed_event(received, decide(core, received), router="stream"), received)
         if status is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import threading
@@ -50,13 +51,11 @@ class Listener:
                     self.comments.put(line)
 
     def take(self, n: int, timeout_s: float = 5) -> list[dict[str, Any]]:
-        out = []
+        out: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout_s
         while len(out) < n and time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(queue.Empty):
                 out.append(self.events.get(timeout=0.1))
-            except queue.Empty:
-                pass
         return out
 
     def stop(self) -> None:
@@ -73,7 +72,7 @@ def publish(redis_url: str, prefix: str, *changes: dict[str, Any]) -> None:
 def wait_subscribed(redis_url: str, prefix: str, n: int) -> None:
     client = redis.Redis.from_url(redis_url)
     deadline = time.monotonic() + 10
-    while client.pubsub_numsub(f"{prefix}feed")[0][1] < n:
+    while int(client.pubsub_numsub(f"{prefix}feed")[0][1]) < n:  # type: ignore[index]
         assert time.monotonic() < deadline, "feed streams did not subscribe"
         time.sleep(0.05)
     client.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import redis
 from sqlalchemy import func, select
@@ -45,7 +46,7 @@ def test_link_records_the_call_on_the_case(api: LiveApi, redis_url: str) -> None
     # the case's history shows the calls; the live feed got them
     history = api.get("command", f"/api/v1/cases/{ticket}").json()["history"]
     assert [h["type"] for h in history][-2:] == ["linked_call", "linked_call"]
-    seen = []
+    seen: list[dict[str, Any]] = []
     deadline = time.monotonic() + 5
     while len(seen) < 2 and time.monotonic() < deadline:
         msg = listener.get_message(ignore_subscribe_messages=True, timeout=0.5)

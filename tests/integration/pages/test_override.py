@@ -20,8 +20,9 @@ TEXT = "白蒲镇唐堡村有个工地晚上十一点还在打桩，吵得整栋
 
 def received(**overrides: str) -> ComplaintReceived:
     cid = str(uuid.uuid4())
-    return ComplaintReceived(event_id=f"recv-{cid}", complaint_id=cid, ticket_no="RG20261126000001", city="rugao",
-                             channel=Channel.HOTLINE, text=TEXT, received_at=datetime.now(UTC), **overrides)
+    return ComplaintReceived.model_validate({
+        "event_id": f"recv-{cid}", "complaint_id": cid, "ticket_no": "RG20261126000001", "city": "rugao",
+        "channel": Channel.HOTLINE, "text": TEXT, "received_at": datetime.now(UTC), **overrides})
 
 
 def test_router_honours_and_records_overrides() -> None:

@@ -77,11 +77,12 @@ ENDPOINTS: dict[tuple[str, str], tuple[dict[str, Any], Prep]] = {
     ("POST", "/api/v1/cases/{ticket_no}/resolve"): (
         SQUAD_ONLY, action("resolve", {"result": "已处理", "disposal_mode": "服务"}, **ACCEPTED)),
     ("POST", "/api/v1/cases/{ticket_no}/extension/approve"): (COMMAND_ONLY, action("extension/approve", **EXT)),
-    ("POST", "/api/v1/cases/{ticket_no}/extension/refuse"): (COMMAND_ONLY, action("extension/refuse", **EXT)),
+    ("POST", "/api/v1/cases/{ticket_no}/extension/refuse"): (
+        COMMAND_ONLY, action("extension/refuse", {"reason": "理由不充分"}, **EXT)),
     ("POST", "/api/v1/cases/{ticket_no}/verify"): (COMMAND_ONLY, action("verify", **RESOLVED)),
     ("POST", "/api/v1/cases/{ticket_no}/reopen"): (COMMAND_ONLY, action("reopen", {"reason": "未处理到位"}, **RESOLVED)),
     ("POST", "/api/v1/cases/{ticket_no}/reassign"): (COMMAND_ONLY, action("reassign", {"unit": "SQ_RUCHENG"})),
-    ("POST", "/api/v1/cases/{ticket_no}/decide"): (COMMAND_ONLY, action("decide", {"unit": "SQ_BAIPU"})),
+    ("POST", "/api/v1/cases/{ticket_no}/decide"): (COMMAND_ONLY, action("decide", {"unit": "SQ_BAIPU"}, status="awaiting_decision", returns=2)),
     ("POST", "/api/v1/cases/{ticket_no}/supervise"): (COMMAND_ONLY, action("supervise", {"note": "请加快办理"})),
     ("POST", "/api/v1/cases/{ticket_no}/merge"): (COMMAND_ONLY, merge),
     ("POST", "/api/v1/cases/{ticket_no}/forward"): (HOTLINE, action("forward", {"note": "转12345"})),

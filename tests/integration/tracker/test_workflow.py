@@ -84,16 +84,17 @@ def test_reopen_and_rework(api: Api) -> None:
     api.post("squad", url(ticket, "resolve"), RESOLVE)
     assert api.post("command", url(ticket, "reopen"), {}).status_code == 422  # reason required
     r = api.post("command", url(ticket, "reopen"), {"reason": "现场核查仍在施工"})
-    assert r.status_code == 200 and r.json()["status"] == "reopened"
+    assert r.status_code == 200 and r.json()["status"] == "in_progress"  # 返工: back to the squad's work
     case = api.case(ticket)
-    assert case.reopens == 1 and case.resolved_at is None
-    assert api.post("command", url(ticket, "verify")).status_code == 409
-    assert api.post("squad", url(ticket, "start")).json()["status"] == "in_progress"
+    assert case.reopens == 1 and case.resolved_at is None and case.unit == "SQ_BAIPU"
+    refused = api.post("command", url(ticket, "verify"))
+    assert refused.status_code == 409 and "处置中" in refused.json()["detail"]
     assert api.post("squad", url(ticket, "resolve"), {**RESOLVE, "disposal_mode": "管理"}).status_code == 200
     assert api.post("command", url(ticket, "verify")).json()["status"] == "closed"
-    assert api.case(ticket).reopens == 1
+    assert api.post("command", url(ticket, "reopen"), {"reason": "再次返工"}).status_code == 409  # closed
+    assert api.case(ticket).reopens == 1 and api.case(ticket).disposal_mode == "管理"
     types = [h["type"] for h in history(api, ticket)]
-    assert types[-5:] == ["resolved", "reopened", "started", "resolved", "closed"]
+    assert types[-4:] == ["resolved", "reopened", "resolved", "closed"]
 
 
 def test_double_return_goes_to_command_centre_whose_decision_is_final(api: Api) -> None:
@@ -113,7 +114,7 @@ def test_double_return_goes_to_command_centre_whose_decision_is_final(api: Api) 
     assert api.case(ticket).returns == 2
     assert api.post("squad", url(ticket, "return"), {"reason": "再退"}).status_code == 403  # not its case now
     refused = api.post("admin", url(ticket, "return"), {"reason": "再退"})
-    assert refused.status_code == 409 and "待指挥中心裁定" in refused.json()["detail"]
+    assert refused.status_code == 409 and "待市级裁定" in refused.json()["detail"]
     assert api.post("command", url(ticket, "decide"), {"unit": "NOPE"}).status_code == 422
     r = api.post("command", url(ticket, "decide"), {"unit": "SQ_BAIPU"})
     assert r.status_code == 200 and r.json()["status"] == "dispatched" and r.json()["unit"] == "SQ_BAIPU"
@@ -188,8 +189,11 @@ def test_extension_request_approve_and_refuse(api: Api) -> None:
     case = api.case(ticket)
     assert case.extended and case.extension == "approved" and case.resolve_by is not None and old_due is not None
     assert (case.resolve_by - old_due).total_seconds() == 48 * 3600
-    api.post("squad", url(ticket, "extension"), {"reason": "还需时间", "hours": 24})
-    assert api.post("command", url(ticket, "extension/refuse")).json()["status"] == "accepted"
+    again = api.post("squad", url(ticket, "extension"), {"reason": "还需时间", "hours": 24})
+    assert again.status_code == 409 and "已批准过一次延期" in again.json()["detail"]  # core: one extension
+    api.set(ticket, extension="requested", extension_hours=24)
+    assert api.post("command", url(ticket, "extension/refuse"), {}).status_code == 422  # reason required
+    assert api.post("command", url(ticket, "extension/refuse"), {"reason": "不符合延期条件"}).json()["status"] == "accepted"
     assert api.case(ticket).extension == "refused" and api.case(ticket).resolve_by == case.resolve_by
 
 

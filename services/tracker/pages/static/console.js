@@ -34,7 +34,8 @@
 
   function cue(term) {
     const m = /^cue:(\w+)/.exec(term);
-    return m ? "线索:" + (CUES[m[1]] || m[1]) : term;
+    if (m) return "线索:" + (CUES[m[1]] || m[1]);
+    return term.startsWith("kw:") ? "关键词规则" : term;
   }
 
   function reason(text) {

@@ -136,6 +136,7 @@ class Thresholds:
     urgent_at: float = 0.5           # urgent probability at or above this -> urgent
     place_review_below: float = 0.7  # place confidence below this -> review
     command_centre_below: float = 0.0  # top category probability below this -> routing fact confidence=low
+    unit_confidence_below: float = 0.0  # probability of the top category's unit below this -> confidence=low
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from services.core.classifier import Model, urgent_features
 from services.core.config import CityConfig, ConfigError
 from services.core.loader import load_city
 from services.core.locator import Location, Locator
-from services.core.routing import facts_for, route
+from services.core.routing import Route, facts_for, route
 from services.core.sla import deadlines
 from services.core.text import CUE_PREFIX
 
@@ -51,6 +51,31 @@ class Engine:
         self.model = model
         self.analyzer = Analyzer(city)
         self.locator = Locator(city, self.analyzer.gazetteer)
+        self._routes: dict[tuple[str, str | None, bool, str], Route] = {}
+
+    def _route(self, category: str, territory: str | None, urgent: bool, confidence: str = "ok") -> Route:
+        key = (category, territory, urgent, confidence)
+        r = self._routes.get(key)
+        if r is None:
+            r = route(self._city, facts_for(self._city, category, territory, urgent, confidence))
+            if len(self._routes) < 100_000:
+                self._routes[key] = r
+        return r
+
+    def unit_mass(self, ranked: list[tuple[str, float]], territory: str | None,
+                  urgent: bool) -> dict[str, float]:
+        """Probability that the case belongs to each unit: the category probabilities summed by
+        the unit each category would be routed to at this place (two squad categories at the
+        same place are one choice of unit, a squad category and OUT_OF_SCOPE are two)."""
+        mass: dict[str, float] = {}
+        left = 1.0
+        for c, p in ranked:
+            if left < 0.001:
+                break
+            u = self._route(c, territory, urgent).unit
+            mass[u] = mass.get(u, 0.0) + p
+            left -= p
+        return mass
 
     @classmethod
     def load(cls, city: str = "rugao", config_root: str | None = None,
@@ -112,8 +137,14 @@ class Engine:
         elif loc.confidence < th.place_review_below:
             reasons.append(f"place unsure (confidence {loc.confidence:.2f})")
 
-        low = category_override is None and ranked[0][1] < th.command_centre_below
-        routed = route(city, facts_for(city, category, loc.territory, urgent, "low" if low else "ok"))
+        low = False
+        if category_override is None:
+            mass = self.unit_mass(ranked, loc.territory, urgent)
+            unit_p = mass.get(self._route(category, loc.territory, urgent).unit, 0.0)
+            low = ranked[0][1] < th.command_centre_below or unit_p < th.unit_confidence_below
+            if unit_p < th.unit_confidence_below:
+                reasons.append(f"unit unsure ({unit_p:.2f} for the top category's unit)")
+        routed = self._route(category, loc.territory, urgent, "low" if low else "ok")
         handler = city.categories[category].handler
         if handler in ("answer", "forward"):
             reasons = [r for r in reasons if not r.startswith("place")]

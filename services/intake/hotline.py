@@ -65,7 +65,7 @@ IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_lengt
 router = APIRouter(prefix="/api/v1", tags=["intake"])
 
 
-def intake_service(request: Request) -> IntakeService:
+async def intake_service(request: Request) -> IntakeService:
     service: IntakeService = request.app.state.intake
     return service
 

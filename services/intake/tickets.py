@@ -30,13 +30,16 @@ class TicketAllocator:
         return self._prefix + now.astimezone(self._tz).strftime("%Y%m%d")
 
     async def next(self, now: datetime) -> str:
+        """One Redis round trip in the common case: INCR; only a fresh counter (1) is checked against the DB."""
         day = self.day_prefix(now)
         key = f"{self._key_prefix}ticket:{day}"
-        if not await self._redis.exists(key):
-            latest = await asyncio.to_thread(self._max_in_db, day)
-            seed = int(latest[len(day):]) if latest else 0
-            await self._redis.set(key, seed, nx=True, ex=3 * 86400)
         seq = int(await self._redis.incr(key))
+        if seq == 1:
+            await self._redis.expire(key, 3 * 86400)
+            latest = await asyncio.to_thread(self._max_in_db, day)
+            floor = int(latest[len(day):]) if latest else 0
+            if floor >= seq:  # Redis lost the counter (restart): continue after the database
+                seq = int(await self._redis.incrby(key, floor))
         return f"{day}{seq:0{SEQ_DIGITS}d}"
 
     async def reseed(self, now: datetime) -> None:

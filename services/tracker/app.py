@@ -7,11 +7,10 @@
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
@@ -23,8 +22,9 @@ from services.intake.service import IntakeService
 from services.intake.store import IntakeStore
 from services.intake.tickets import TicketAllocator
 from services.intake.wechat_port import wechat_router
-from services.platform import metrics
+from services.platform.bodylimit import BodyLimit
 from services.platform.db import make_engine, make_sessionmaker
+from services.platform.guard import RequestGuard
 from services.platform.kafka import KafkaPublisher
 from services.platform.redisio import async_redis
 from services.platform.settings import ApiSettings
@@ -118,15 +118,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, crash)
 
 def install_middleware(app: FastAPI, max_body: int) -> None:
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body):
-            return JSONResponse({"detail": f"请求体过大（上限 {max_body} 字节）"}, status_code=413)
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        metrics.REQUEST_LATENCY.labels(request.method, getattr(route, "path", "unmatched"),
-                                       str(response.status_code)).observe(time.perf_counter() - start)
-        return response
+    app.add_middleware(BodyLimit, max_body=max_body)  # chunked bodies (no Content-Length)
+    app.add_middleware(RequestGuard, max_body=max_body)  # declared Content-Length, latency metrics
 

@@ -8,11 +8,12 @@ users live in the ``api_users`` table with a SHA-256 of their token
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -72,13 +73,20 @@ class Authenticator:
         self._cache: dict[str, tuple[float, Principal | None]] = {}
         self._cache_s = cache_s
 
-    def authenticate(self, token: str) -> Principal | None:
+    def cached(self, token: str) -> tuple[bool, Principal | None]:
+        """(known, principal) without touching the database: the admin token or a fresh cache entry."""
         if self._admin and hmac.compare_digest(token.encode(), self._admin.encode()):
-            return Principal("admin", Role.ADMIN)
-        digest = hash_token(token)
-        hit = self._cache.get(digest)
+            return True, Principal("admin", Role.ADMIN)
+        hit = self._cache.get(hash_token(token))
         if hit and hit[0] > time.monotonic():
-            return hit[1]
+            return True, hit[1]
+        return False, None
+
+    def authenticate(self, token: str) -> Principal | None:
+        known, principal = self.cached(token)
+        if known:
+            return principal
+        digest = hash_token(token)
         with self._sessions() as s:
             user = s.scalars(select(ApiUser).where(ApiUser.token_sha256 == digest)).first()
         principal = Principal(user.name, Role(user.role), user.unit) if user else None
@@ -95,21 +103,24 @@ def bearer(request: Request) -> str | None:
     return request.cookies.get("c12319_token")
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
+    """Async, so the common case (admin token or a cached user) never waits for a worker thread."""
     token = bearer(request)
     if not token:
         raise HTTPException(401, "需要登录：请在 Authorization 头中提供 Bearer 令牌", headers={"WWW-Authenticate": "Bearer"})
     auth: Authenticator = request.app.state.auth
-    principal = auth.authenticate(token)
+    known, principal = auth.cached(token)
+    if not known:
+        principal = await asyncio.to_thread(auth.authenticate, token)
     if principal is None:
         raise HTTPException(401, "令牌无效", headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     allowed = set(roles) | {Role.ADMIN}
 
-    def dependency(principal: Principal = Depends(current_principal)) -> Principal:  # noqa: B008
+    async def dependency(principal: Principal = Depends(current_principal)) -> Principal:  # noqa: B008
         if principal.role not in allowed:
             raise HTTPException(403, f"角色 {principal.role.value} 无权执行此操作")
         return principal

@@ -71,7 +71,7 @@ class _OldMany:
 
 
 if not hasattr(_cu.many, "more"):
-    _jsonschema_strategies.cu = types.SimpleNamespace(many=_OldMany)  # type: ignore[attr-defined]
+    _jsonschema_strategies.cu = types.SimpleNamespace(many=_OldMany)  # type: ignore[assignment]
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 LEAKS = ("Traceback", 'File "')
@@ -278,3 +278,25 @@ def test_database_away_gives_503_then_recovers(tansu: EmbeddedProcess, redis_url
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+# --- 5. size limits: declared, chunked, and per field -----------------------------------------------
+def test_bodies_and_fields_have_size_limits(served: ServedApp) -> None:
+    url = served.url + "/api/v1/complaints"
+    headers = {**AUTH, "Content-Type": "application/json"}
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: must still be cut off at the limit
+        yield b'{"channel": "hotline", "phone": "13812345678", "text": "'
+        for _ in range(64):
+            yield b"x" * 65536
+        yield b'"}'
+
+    assert httpx.post(url, headers=headers, content=chunked(), timeout=10).status_code == 413
+    assert httpx.post(url, headers=headers, content=b" " * 70_000, timeout=10).status_code == 413
+    long_text = {"channel": "hotline", "phone": "13812345678", "text": "长" * 4001}
+    r = httpx.post(url, headers=AUTH, json=long_text, timeout=10)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "text"], r.text
+    for raw in (b"[" * 60_000, b'{"text": "\xff\xfe"}', b'{"text": ' + b"9" * 60_000 + b"}"):
+        r = httpx.post(url, headers=headers, content=raw, timeout=10)
+        no_leak(r)
+        assert 400 <= r.status_code < 500, r.text

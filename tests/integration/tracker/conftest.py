@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -83,7 +84,7 @@ def api(tansu: EmbeddedProcess, database_url: str, redis_url: str, redis_prefix:
         core: Engine) -> Iterator[Api]:
     upgrade(database_url)
     settings = ApiSettings(kafka_bootstrap=tansu.url, database_url=database_url, redis_url=redis_url,
-                           redis_prefix=redis_prefix, admin_token=ADMIN_TOKEN)
+                           redis_prefix=redis_prefix, admin_token=SecretStr(ADMIN_TOKEN))
     db = make_engine(database_url)
     sessions = make_sessionmaker(db)
     with TestClient(create_app(settings, engine=core), raise_server_exceptions=False) as client:

@@ -6,12 +6,18 @@ The endpoint list comes from the app's routes: a new endpoint without an entry h
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
+import uvicorn
 from fastapi.routing import APIRoute
 
+from services.platform.embedded import free_port
 from tests.integration.tracker.conftest import PHONE, Api, make_case
 
 ROLES = ("anonymous", "operator", "squad", "squad_other", "command", "admin")
@@ -34,9 +40,9 @@ def action(name: str, body: dict[str, Any] | None = None, **state: Any) -> Prep:
     return lambda api: (f"/api/v1/cases/{_case(api, **state)}/{name}", body)
 
 
-ACCEPTED = {"status": "accepted", "accepted_at": _now()}
-RESOLVED = {"status": "resolved", "accepted_at": _now(), "resolved_at": _now(), "disposal_mode": "服务"}
-EXT = {**ACCEPTED, "extension": "requested", "extension_hours": 24}
+ACCEPTED: dict[str, Any] = {"status": "accepted", "accepted_at": _now()}
+RESOLVED: dict[str, Any] = {"status": "resolved", "accepted_at": _now(), "resolved_at": _now(), "disposal_mode": "服务"}
+EXT: dict[str, Any] = {**ACCEPTED, "extension": "requested", "extension_hours": 24}
 SQUAD_ONLY = {"anonymous": 401, "operator": 403, "squad": OK, "squad_other": 403, "command": 403, "admin": OK}
 COMMAND_ONLY = {"anonymous": 401, "operator": 403, "squad": 403, "squad_other": 403, "command": OK, "admin": OK}
 HOTLINE = {"anonymous": 401, "operator": OK, "squad": 403, "squad_other": 403, "command": OK, "admin": OK}
@@ -98,7 +104,39 @@ ENDPOINTS: dict[tuple[str, str], tuple[dict[str, Any], Prep]] = {
     ("GET", "/open311/v2/requests/{service_request_id}.{fmt}"): (
         PUBLIC, lambda api: (f"/open311/v2/requests/{_case(api)}.json", None)),
     ("POST", "/open311/v2/requests.{fmt}"): (OPEN311_POST, lambda api: ("/open311/v2/requests.json", OPEN311_BODY)),
+    # the dashboard pages' endpoints (services/tracker/pages)
+    ("GET", "/api/v1/meta"): (STAFF, lambda api: ("/api/v1/meta", None)),
+    ("GET", "/api/v1/feed"): (STAFF, lambda api: ("/api/v1/feed", None)),
+    ("POST", "/api/v1/suggest"): (HOTLINE, lambda api: ("/api/v1/suggest", {"text": "白蒲镇有工地夜间打桩"})),
+    ("POST", "/api/v1/cases/{ticket_no}/link"): (
+        HOTLINE, lambda api: (f"/api/v1/cases/{_case(api)}/link", {"text": "又打电话反映打桩", "phone": PHONE})),
 }
+STREAMING = {"/api/v1/feed"}  # server-sent events: read the status over a real socket, then hang up
+
+
+@contextmanager
+def live(api: Api) -> Iterator[str]:
+    """The same app (already started by the TestClient) served over a socket, for streaming endpoints."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(api.client.app, host="127.0.0.1", port=port, lifespan="off",  # type: ignore[arg-type]
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "live server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+
+
+def stream_status(base: str, api: Api, role: str, path: str) -> Any:
+    with httpx.Client(timeout=httpx.Timeout(5, read=5)) as client, \
+            client.stream("GET", base + path, headers=api.h(role)) as r:
+        return r
 
 
 def app_endpoints(api: Api) -> set[tuple[str, str]]:
@@ -130,12 +168,17 @@ def test_every_endpoint_has_an_entry(api: Api) -> None:
 
 def test_role_matrix(api: Api) -> None:
     failures = []
-    for (method, template), (expected, prepare) in sorted(ENDPOINTS.items()):
-        for role in ROLES:
-            path, payload = prepare(api)
-            r = call(api, role, method, path, payload)
-            want = expected[role]
-            good = 200 <= r.status_code < 300 if want == OK else r.status_code == want
-            if not good:
-                failures.append(f"{method} {template} as {role}: got {r.status_code}, want {want}: {r.text[:160]}")
+    with live(api) as base:
+        for (method, template), (expected, prepare) in sorted(ENDPOINTS.items()):
+            for role in ROLES:
+                path, payload = prepare(api)
+                if path in STREAMING:
+                    r = stream_status(base, api, role, path)
+                else:
+                    r = call(api, role, method, path, payload)
+                want = expected[role]
+                good = 200 <= r.status_code < 300 if want == OK else r.status_code == want
+                if not good:
+                    text = "" if path in STREAMING else r.text[:160]
+                    failures.append(f"{method} {template} as {role}: got {r.status_code}, want {want}: {text}")
     assert not failures, "\n".join(failures)

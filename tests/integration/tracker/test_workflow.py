@@ -158,7 +158,7 @@ def test_bad_input_names_the_field_and_stores_nothing(api: Api) -> None:
     ticket = make_case(api.sessions)
     api.post("squad", url(ticket, "accept"))
     before = counts(api, ticket)
-    bad = [
+    bad: list[tuple[str, dict[str, Any], str]] = [
         ("resolve", {"result": "好了", "disposal_mode": "罚款"}, "disposal_mode"),
         ("resolve", {"disposal_mode": "服务"}, "result"),
         ("resolve", {**RESOLVE, "photos": ["ftp://x"]}, "photos"),

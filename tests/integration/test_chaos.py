@@ -1,0 +1,38 @@
+"""A small chaos run in the test suite: faults while complaints come in; nothing lost, nothing doubled.
+
+The full run is `complaints chaos --json` (3,000 complaints at 100/s; see docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from services.chaos import ChaosConfig, run_chaos
+
+FAULTS = ("worker", "api", "redis", "broker")
+
+
+def check(result: dict[str, object]) -> None:
+    assert result["missing"] == 0, result
+    assert result["duplicates"] == 0, result
+    assert result["hangs"] == 0, result
+    assert result["unclear_answers"] == 0, result
+    assert result["phantom_cases"] == 0, result
+    assert result["unrecovered_faults"] == [], result
+    assert result["api_bad"] == 0, result
+    assert result["ticketed"] == result["submitted"] - result["errors"], result  # type: ignore[operator]
+    assert len(result["faults"]) >= len(FAULTS), result  # type: ignore[arg-type]
+
+
+@pytest.mark.timeout(240)
+def test_small_chaos_run_on_sqlite_loses_nothing() -> None:
+    result = run_chaos(ChaosConfig(n=240, rate=20, db="sqlite", faults=FAULTS, route_timeout_s=8, settle_s=90,
+                                   api_sample=240))
+    check(result)
+
+
+@pytest.mark.timeout(240)
+def test_small_chaos_run_on_postgresql_loses_nothing() -> None:
+    result = run_chaos(ChaosConfig(n=240, rate=20, db="postgresql", faults=(*FAULTS, "postgres"),
+                                   route_timeout_s=8, settle_s=90, api_sample=240))
+    check(result)

@@ -11,10 +11,18 @@ from services.tracker.auth import Principal, mask_phone
 from services.tracker.models import Case, CaseEventRow
 
 
-def history(session: Session, complaint_id: str) -> list[dict[str, Any]]:
+def history(session: Session, complaint_id: str, principal: Principal) -> list[dict[str, Any]]:
+    """The case's events; phone numbers inside them (e.g. a linked call) are masked like the case's own."""
     rows = session.scalars(select(CaseEventRow).where(CaseEventRow.complaint_id == complaint_id)
                            .order_by(CaseEventRow.at, CaseEventRow.id)).all()
-    return [{"type": r.type, "at": r.at.isoformat(), "actor": r.actor, "data": r.data} for r in rows]
+    return [{"type": r.type, "at": r.at.isoformat(), "actor": r.actor, "data": _masked(r.data, principal)}
+            for r in rows]
+
+
+def _masked(data: dict[str, Any], principal: Principal) -> dict[str, Any]:
+    if isinstance(data, dict) and isinstance(data.get("phone"), str):
+        return {**data, "phone": mask_phone(data["phone"], principal)}
+    return data
 
 
 def case_summary(case: Case, principal: Principal) -> dict[str, Any]:
@@ -59,6 +67,6 @@ def case_detail(session: Session, case: Case, principal: Principal) -> dict[str,
         "result": case.result,
         "rating": case.rating,
         "merged_into": case.merged_into,
-        "history": history(session, case.complaint_id),
+        "history": history(session, case.complaint_id, principal),
     })
     return out

@@ -71,7 +71,7 @@ def confusions(outcomes: Sequence[Outcome], top: int = 10) -> list[tuple[str, st
 
 
 def run(engine: Engine, examples: Sequence[Example]) -> list[Outcome]:
-    return [Outcome(e, engine.decide(e.text, _T0)) for e in examples]
+    return [Outcome(e, engine.decide(e.text, _T0, location_label=e.location_label)) for e in examples]
 
 
 def folds(examples: Sequence[Example], k: int, seed: int = 7) -> list[list[int]]:
@@ -99,5 +99,6 @@ def cross_validate(city: CityConfig, examples: Sequence[Example], k: int, extra:
         train_set = [e for i, e in enumerate(examples) if i not in held] + list(extra)
         engine = Engine(city, Model(train(city, train_set, settings)))
         for i in test_idx:
-            outcomes[i] = Outcome(examples[i], engine.decide(examples[i].text, _T0))
+            e = examples[i]
+            outcomes[i] = Outcome(e, engine.decide(e.text, _T0, location_label=e.location_label))
     return [o for o in outcomes if o is not None]

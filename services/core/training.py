@@ -34,6 +34,7 @@ class Example:
     village: str | None = None
     unit: str | None = None
     id: str = ""
+    location_label: str | None = None   # WeChat location label, when the complaint came with one
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def read_jsonl(path: str | Path, known: Iterable[str] | None = None) -> list[Exa
         if allowed is not None and cat not in allowed:
             raise ValueError(f"{path}:{n}: unknown category {cat}")
         out.append(Example(str(raw["text"]), cat, bool(raw.get("urgent", False)), raw.get("territory"),
-                           raw.get("village"), raw.get("unit"), str(raw.get("id", f"{Path(path).stem}-{n}"))))
+                           raw.get("village"), raw.get("unit"), str(raw.get("id", f"{Path(path).stem}-{n}")),
+                           raw.get("location_label")))
     return out
 
 

@@ -18,20 +18,19 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs
-from xml.etree import ElementTree as ET
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
 from services.core.events import MAX_TEXT_CHARS, Attachment, Channel, GeoPoint
 from services.intake.hotline import PHONE_RE
+from services.intake.open311_format import FORMATS, Open311Error, error, render
 from services.intake.service import BrokerUnavailable, ComplaintDraft, IntakeService, RequestInProgress
 from services.platform import metrics
 from services.tracker.auth import Authenticator, Principal
 from services.tracker.models import Case, IntakeRecord
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
-FORMATS = ("json", "xml")
 CLOSED = ("closed", "merged", "forwarded", "answered")
 STATUS_NOTES = {"received": "已受理", "dispatched": "已派遣至承办单位", "accepted": "承办单位已签收",
                 "in_progress": "处置中", "returned": "已退单，重新派遣中",
@@ -40,57 +39,6 @@ STATUS_NOTES = {"received": "已受理", "dispatched": "已派遣至承办单位
 MAX_RESULTS = 1000
 DEFAULT_SPAN = timedelta(days=90)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-class Open311Error(Exception):
-    def __init__(self, status: int, description: str) -> None:
-        super().__init__(description)
-        self.status = status
-        self.description = description
-
-
-# --- rendering ----------------------------------------------------------------------------------
-
-
-def _xml_value(parent: ET.Element, key: str, value: Any) -> None:
-    node = ET.SubElement(parent, key)
-    if isinstance(value, list):
-        for item in value:
-            _xml_item(node, "attribute" if key == "attributes" else "value", item)
-    elif isinstance(value, bool):
-        node.text = "true" if value else "false"
-    elif value is not None:
-        node.text = str(value)
-
-
-def _xml_item(parent: ET.Element, name: str, item: Any) -> None:
-    if isinstance(item, dict):
-        node = ET.SubElement(parent, name)
-        for key, value in item.items():
-            _xml_value(node, key, value)
-    else:
-        _xml_value(parent, name, item)
-
-
-def render(fmt: str, root: str, item: str, data: Any, status: int = 200) -> Response:
-    if fmt == "xml":
-        if isinstance(data, list):
-            top = ET.Element(root)
-            for entry in data:
-                _xml_item(top, item, entry)
-        else:
-            top = ET.Element(root)
-            for key, value in data.items():
-                _xml_value(top, key, value)
-        body = b'<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(top, encoding="utf-8")
-        return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
-    return Response(json.dumps(data, ensure_ascii=False), status_code=status,
-                    media_type="application/json; charset=utf-8")
-
-
-def error(fmt: str, exc: Open311Error) -> Response:
-    fmt = fmt if fmt in FORMATS else "json"
-    return render(fmt, "errors", "error", [{"code": exc.status, "description": exc.description}], exc.status)
 
 
 def _fmt(fmt: str) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import sys
 import tempfile
@@ -30,7 +31,6 @@ from services.platform.embedded import free_port
 from services.platform.settings import REPO_ROOT, StackSettings
 from services.platform.stack import Child, Stack
 from services.platform.topics import COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
-
 
 CLI = [sys.executable, "-m", "services.cli"]
 
@@ -122,10 +122,8 @@ class RssSampler(threading.Thread):
         while not self.stopped.wait(0.5):
             total = 0
             for pid in self.pids:
-                try:
+                with contextlib.suppress(psutil.Error):
                     total += psutil.Process(pid).memory_info().rss
-                except psutil.Error:
-                    pass
             self.peak_mb = max(self.peak_mb, total / 2**20)
 
 

@@ -60,7 +60,7 @@ async def offer(base_url: str, token: str, texts: list[str], rate: float, durati
                             result.post_latency_s.append(t1 - t0)
                         else:
                             result.errors += 1
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     result.errors += 1
                     result.post_latency_s.append(10.0)
 

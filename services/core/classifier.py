@@ -36,12 +36,18 @@ _OFFSET = 1 << 36           # added to every slot so sums stay non-negative (|w|
 _SLOT_BITS = 64             # room for 2**27 summed rows per slot
 
 
+def urgent_extra(cue_groups: list[str] | Any, group: str) -> dict[str, float]:
+    """The urgency model's own features: the category group and each cue conjoined with it."""
+    out = {"grp:" + group: 1.0}
+    for cue in cue_groups:
+        out[f"{CUE_PREFIX}{cue}|{group}"] = 1.0
+    return out
+
+
 def urgent_features(feats: dict[str, float], cue_groups: list[str] | Any, group: str) -> dict[str, float]:
     """Urgency sees the text features plus each cue conjoined with the category group."""
     out = dict(feats)
-    out["grp:" + group] = 1.0
-    for cue in cue_groups:
-        out[f"{CUE_PREFIX}{cue}|{group}"] = 1.0
+    out.update(urgent_extra(cue_groups, group))
     return out
 
 
@@ -131,11 +137,17 @@ class Model:
         evidence = [(f, round(v, 4), best) for f, v in contrib[:top_evidence]]
         return Scored(ranked, evidence)
 
-    def urgency(self, feats: dict[str, float], top_evidence: int = 4) -> tuple[float, list[tuple[str, float]]]:
+    def urgency(self, feats: dict[str, float], top_evidence: int = 4,
+                extra: dict[str, float] | None = None) -> tuple[float, list[tuple[str, float]]]:
+        """Urgent probability of ``feats`` (plus ``extra`` features, e.g. the cue x group
+        conjunctions of :func:`urgent_features`, without copying ``feats``)."""
         s = self.urg_bias
         w = self.urg_w
         contrib = []
-        for f, x in feats.items():
+        items = list(feats.items())
+        if extra:
+            items.extend(extra.items())
+        for f, x in items:
             wf = w.get(f)
             if wf:
                 s += wf * x

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from services.core.analysis import Analyzer
-from services.core.classifier import Model, urgent_features
+from services.core.classifier import Model, urgent_extra
 from services.core.config import CityConfig, ConfigError
 from services.core.loader import load_city
 from services.core.locator import Location, Locator
@@ -112,7 +112,7 @@ class Engine:
             elif p1 - p2 < th.review_margin:
                 reasons.append(f"close second category {ranked[1][0]} ({p2:.2f} vs {p1:.2f})")
         group = city.categories[category].group
-        p_urgent, ucontrib = self.model.urgency(urgent_features(a.features, list(a.cues), group))
+        p_urgent, ucontrib = self.model.urgency(a.features, extra=urgent_extra(a.cues, group))
         urgent = p_urgent >= th.urgent_at
         urgent_evidence: list[str] = []
         if urgent:

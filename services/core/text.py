@@ -77,22 +77,39 @@ def ngrams(clause: str) -> set[str]:
 def featurise(masked: str, cues: CueMatcher, keywords: CueMatcher | None = None,
               request_phrases: tuple[str, ...] = (),
               clause_boost: float = 1.0, keyword_weight: float = 1.0) -> tuple[dict[str, float], dict[str, list[str]], dict[str, list[str]]]:
-    """Sparse feature vector of a normalised, place-masked text, plus cue and keyword matches."""
+    """Sparse feature vector of a normalised, place-masked text, plus cue and keyword matches.
+
+    A gram's raw weight is the largest weight of the clauses it occurs in (``clause_boost``
+    for a clause carrying the request, else 1); cue groups count 1, category keywords
+    ``keyword_weight``; the vector is L2-normalised.  Built with set operations and
+    ``dict.fromkeys`` (no per-gram Python arithmetic): this runs for every complaint.
+    """
     found = cues.find(masked)
     kws = keywords.find(masked) if keywords is not None else {}
-    feats: dict[str, float] = {}
     parts = clauses(masked) or [masked]
-    boost = clause_boost if len(parts) > 1 else 1.0
-    for part in parts:
-        weight = 1.0
-        if boost != 1.0 and any(p in part for p in request_phrases):
-            weight = boost
-        for gram in ngrams(part):
-            if gram != PLACE_MASK:
-                feats[gram] = max(feats.get(gram, 0.0), weight)
+    plain: set[str] = set()
+    boosted: set[str] = set()
+    if clause_boost != 1.0 and len(parts) > 1 and request_phrases:
+        for part in parts:
+            target = boosted if any(p in part for p in request_phrases) else plain
+            target |= ngrams(part)
+    else:
+        for part in parts:
+            plain |= ngrams(part)
+    plain.discard(PLACE_MASK)
+    boosted.discard(PLACE_MASK)
+    if clause_boost >= 1.0:
+        plain -= boosted
+    else:
+        boosted -= plain
+    n_kw = len(kws)
+    norm = math.sqrt(len(plain) + len(boosted) * clause_boost * clause_boost + len(found)
+                     + n_kw * keyword_weight * keyword_weight) or 1.0
+    feats = dict.fromkeys(plain, 1.0 / norm)
+    if boosted:
+        feats.update(dict.fromkeys(boosted, clause_boost / norm))
     for group in found:
-        feats[CUE_PREFIX + group] = 1.0
+        feats[CUE_PREFIX + group] = 1.0 / norm
     for code in kws:
-        feats[KW_PREFIX + code] = keyword_weight
-    norm = math.sqrt(sum(v * v for v in feats.values())) or 1.0
-    return {k: v / norm for k, v in feats.items()}, found, kws
+        feats[KW_PREFIX + code] = keyword_weight / norm
+    return feats, found, kws

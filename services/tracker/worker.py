@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.engine import Engine
 from services.core.events import ComplaintReceived, ComplaintRouted
+from services.intake.wechat.client import WeChatApiClient, WeChatApiSettings
 from services.platform import metrics
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.kafka import KafkaPublisher
@@ -34,6 +35,7 @@ from services.platform.topics import ALERTS, COMPLAINTS_RECEIVED, COMPLAINTS_ROU
 from services.router.alerts import AlertRaised
 from services.tracker.alerts_store import store_alert
 from services.tracker.models import IntakeRecord, OutboxRow
+from services.tracker.notifier import Notifier
 from services.tracker.projection import apply_received, apply_routed
 from services.tracker.reconcile import reconcile
 
@@ -213,6 +215,9 @@ class TrackerWorker:
             asyncio.create_task(self._every(self.settings.reconcile_every_s, self._reconcile_async, "reconciler")),
             asyncio.create_task(self._every(2.0, self._heartbeat, "heartbeat")),
         ]
+        notifier = self._notifier()
+        if notifier is not None:
+            tasks.append(asyncio.create_task(notifier.run(self._stop)))
         try:
             await self._stop.wait()
         finally:
@@ -222,6 +227,15 @@ class TrackerWorker:
             await self.publisher.stop()
             await self.redis.aclose()
             self.db.dispose()
+
+    def _notifier(self) -> Notifier | None:
+        s = self.settings
+        if not (s.wechat_appid and s.wechat_secret):
+            return None
+        client = WeChatApiClient(WeChatApiSettings(appid=s.wechat_appid, secret=s.wechat_secret,
+                                                   base_url=s.wechat_api_base, key_prefix=f"{s.redis_prefix}wechat:"),
+                                 self.redis)
+        return Notifier(s, self.sessions, self.core, client)
 
     def stop(self) -> None:
         self._stop.set()

@@ -92,28 +92,21 @@ class Model:
     def scores(self, feats: dict[str, float]) -> tuple[list[float], list[tuple[str, float, dict[int, float]]]]:
         """Raw linear scores per category, and the matched features (feature, value, sparse row)."""
         rows = self._rows
-        groups: dict[float, list[int]] = {}
-        hits = []
-        for f, x in feats.items():
-            row = rows.get(f)
-            if row is not None:
-                hits.append((f, x, row[1]))
-                g = groups.get(x)
-                if g is None:
-                    groups[x] = [row[0]]
-                else:
-                    g.append(row[0])
+        hits = [(f, x, row) for f, x in feats.items() if (row := rows.get(f)) is not None]
         scores = list(self._bias)
+        if not hits:
+            return scores, []
         nbytes = self._unpack.size
-        for x, packed in groups.items():
-            total = sum(packed)
+        # a text's feature values take two or three distinct values (plain, request clause, keyword)
+        for x in {x for _f, x, _r in hits}:
+            packed = [r[0] for _f, xx, r in hits if xx == x]
             base = len(packed) * _OFFSET
             factor = x / _SCALE
-            slots = self._unpack.unpack(total.to_bytes(nbytes, "little"))
+            slots = self._unpack.unpack(sum(packed).to_bytes(nbytes, "little"))
             for i, v in enumerate(slots):
                 if v != base:
                     scores[i] += (v - base) * factor
-        return scores, hits
+        return scores, [(f, x, r[1]) for f, x, r in hits]
 
     def classify(self, feats: dict[str, float], top_evidence: int = 6) -> Scored:
         scores, hits = self.scores(feats)
@@ -128,13 +121,9 @@ class Model:
         ranked = [(cats[i], probs[i]) for i in order]
         bi = order[0]
         best = cats[bi]
-        contrib = []
-        for f, x, sparse in hits:
-            w = sparse.get(bi)
-            if w is not None and w > 0:
-                contrib.append((f, w * x))
-        contrib.sort(key=lambda fv: (-fv[1], fv[0]))
-        evidence = [(f, round(v, 4), best) for f, v in contrib[:top_evidence]]
+        contrib = [(-(w * x), f) for f, x, sparse in hits if (w := sparse.get(bi, 0.0)) > 0]
+        contrib.sort()
+        evidence = [(f, round(-v, 4), best) for v, f in contrib[:top_evidence]]
         return Scored(ranked, evidence)
 
     def urgency(self, feats: dict[str, float], top_evidence: int = 4,

@@ -10,7 +10,9 @@ Supported conditions in a rule's ``when`` (all must hold; an empty ``when`` alwa
 - ``territory``: a territory code or list of codes
 - ``urgent``: the urgent flag
 - ``confidence``: ``low`` when the classifier cannot tell the category (top score below
-  ``thresholds.command_centre_below`` in city.yaml), else ``ok``
+  ``thresholds.command_centre_below`` in city.yaml) or cannot tell the unit (the categories'
+  probabilities summed by the unit each would be routed to leave the top category's unit
+  below ``thresholds.unit_confidence_below``: e.g. a squad matter vs OUT_OF_SCOPE), else ``ok``
 
 ``to`` is a unit id or ``territorial_unit`` (the unit covering the place).
 """

@@ -46,7 +46,7 @@ class Settings:
     min_grad: float = 0.01
     urgent_epochs: int = 12
     urgent_lr: float = 0.8
-    urgent_pos_weight: float = 2.0
+    urgent_pos_weight: float = 3.0
     prune: float = 0.2
     min_df: int = 2
 

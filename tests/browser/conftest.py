@@ -24,7 +24,7 @@ def chromium_path() -> str:
     pytest.fail("Debian's chromium is not installed: `apt-get install -y chromium` (scripts/test.sh does it)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
@@ -32,7 +32,7 @@ def browser() -> Iterator[Browser]:
         b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS

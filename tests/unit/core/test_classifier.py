@@ -98,3 +98,37 @@ def test_cv_metrics_reach_targets(cv_metrics) -> None:  # type: ignore[no-untype
     assert m["wrong_unit_rate"] <= 0.045
     assert m["urgent_recall"] >= 0.82
     assert m["urgent_precision"] >= 0.78
+
+
+def test_packed_scores_equal_the_weight_table(engine) -> None:  # type: ignore[no-untyped-def]
+    """The packed-integer scorer gives the same scores as summing the JSON weight table."""
+    model = engine.model
+    a = engine.analyzer.analyse("请问楼下饭店的油烟直排，凌晨还有人在门口烧烤，主要是油烟问题，希望处理")
+    scores, _hits = model.scores(a.features)
+    for i, code in enumerate(model.categories):
+        expected = model.cat_bias[code] + sum(model.cat_w.get(f, {}).get(code, 0.0) * x
+                                              for f, x in a.features.items())
+        assert abs(scores[i] - expected) < 1e-4
+
+
+def _toy_model(city, weights: dict[str, dict[str, float]]) -> Model:  # type: ignore[no-untyped-def]
+    cats = sorted(city.categories)
+    return Model({"schema": 1, "version": "toy", "categories": cats,
+                  "category": {"bias": {c: 0.0 for c in cats}, "weights": weights},
+                  "urgent": {"bias": -5.0, "weights": {}}})
+
+
+def test_unsure_between_squad_and_forward_goes_to_command_centre(city) -> None:  # type: ignore[no-untyped-def]
+    from services.core.engine import Engine
+
+    # "甲" leans to OUT_OF_SCOPE but most of the mass is on two squad categories: the unit is unsure
+    toy = _toy_model(city, {"甲": {"OUT_OF_SCOPE": 30.0, "NOISE_SOCIAL": 29.6, "NOISE_COMMERCIAL": 29.6}})
+    eng = Engine(city, toy)
+    d = eng.decide("下原镇老坝村甲", NOW)
+    assert d.category == "OUT_OF_SCOPE"
+    assert d.unit == "COMMAND_CENTER" and d.review
+    assert any("unit unsure" in r for r in d.review_reasons)
+    # two squad categories splitting the mass are one unit: routed to the squad of the place
+    toy = _toy_model(city, {"乙": {"NOISE_SOCIAL": 30.0, "NOISE_COMMERCIAL": 29.9}})
+    d = Engine(city, toy).decide("下原镇老坝村乙", NOW)
+    assert d.unit == "SQ_XIAYUAN"

@@ -119,17 +119,23 @@ def verdict(subs: list[Submission], cases: list[CaseRow], duplicate_events: int)
     ticketed = [s for s in subs if s.ticket is not None]
     missing = [s for s in ticketed if s.ticket not in by_ticket or by_ticket[s.ticket].status == RECEIVED
                or by_ticket[s.ticket].marker != s.marker]
+    # WeChat over its 5 s budget answers "being registered" and finishes in the background: the citizen
+    # asks for the ticket later, so the complaint must still become exactly one routed case
+    later = [s for s in subs if s.outcome == "accepted_later"]
+    missing += [s for s in later if not any(c.status != RECEIVED for c in by_marker.get(s.marker, []))]
     reticketed = [s for s in subs if len(s.tickets) > 1]  # one request, two different tickets
     double_cases = sum(len(v) - 1 for v in by_marker.values() if len(v) > 1)
     given = {s.ticket for s in ticketed}
     without_ticket = [c for c in cases if c.ticket_no not in given]
-    # a case whose request ended in an error (e.g. 503 after the broker had stored it): a phantom
-    phantom = [c for c in without_ticket if c.marker in sub_by_marker and sub_by_marker[c.marker].outcome != "ticket"]
+    # a case whose request ended in a clear error (e.g. 503 after the broker had stored it): a phantom
+    phantom = [c for c in without_ticket if c.marker in sub_by_marker
+               and sub_by_marker[c.marker].outcome not in ("ticket", "accepted_later")]
     outcomes = Counter(s.outcome for s in subs)
     statuses = Counter(str(s.status) for s in subs if s.outcome != "ticket")
     return {
         "submitted": len(subs),
         "ticketed": len(ticketed),
+        "accepted_later": len(later),
         "errors": outcomes.get("error", 0),
         "cases": len(cases),
         "missing": len(missing),
@@ -147,4 +153,6 @@ def verdict(subs: list[Submission], cases: list[CaseRow], duplicate_events: int)
         "channels": dict(Counter(s.channel for s in subs)),
         "routed_by": dict(Counter(c.routed_by or "none" for c in cases)),
         "missing_examples": [f"{s.ticket} ({s.marker})" for s in missing[:5]],
+        "phantom_examples": [f"{c.ticket_no}: {sub_by_marker[c.marker].reply or sub_by_marker[c.marker].status}"
+                             for c in phantom[:5] if c.marker],
     }

@@ -20,6 +20,7 @@ import httpx
 CLIENT_TIMEOUT_S = 10.0
 MAX_IN_FLIGHT = 200
 TICKET_RE = re.compile(r"[A-Z]{1,6}\d{14}")
+ACCEPTED_LATER = "正在登记中"  # services.intake.wechat.handler.ACCEPTED_LATER
 TEXTS = (
     "如城街道花园社区门口有人占道摆摊卖水果",
     "白蒲镇唐堡村有个工地晚上十一点还在打桩，吵得睡不着",
@@ -39,13 +40,14 @@ class Submission:
     text: str
     started: float = 0.0
     finished: float | None = None
-    outcome: str = "pending"  # ticket | error | hang
+    outcome: str = "pending"  # ticket | accepted_later (WeChat: ticket told later) | error | hang
     status: int | None = None
     ticket: str | None = None
     tickets: set[str] = field(default_factory=set)  # every distinct ticket any attempt returned
     attempts: int = 0
     hangs: int = 0
     unclear: list[str] = field(default_factory=list)  # answers that were neither a ticket nor a clear error
+    reply: str | None = None  # WeChat: the reply text when it held no ticket
 
 
 @dataclass
@@ -175,6 +177,11 @@ class Load:
                     sub.tickets.add(sub.ticket)
                     return
                 sub.outcome = "error"
+                if r.status_code == 200:  # WeChat does not retry an answered push
+                    sub.reply = r.text[:300]
+                    if ACCEPTED_LATER in r.text:  # "being registered; send 查询 for the ticket number"
+                        sub.outcome = "accepted_later"
+                    return
                 if r.status_code >= 500 and r.status_code != 503:
                     sub.unclear.append(f"{r.status_code}: {r.text[:200]}")
                 elif 400 <= r.status_code < 500:

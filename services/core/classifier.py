@@ -71,16 +71,28 @@ class Model:
         index = {c: i for i, c in enumerate(self.categories)}
         n = len(self.categories)
         self._bias = [float(self.cat_bias[c]) for c in self.categories]
-        # feature -> (packed weight row, {category index: weight}) in one lookup
-        self._rows: dict[str, tuple[int, dict[int, float]]] = {}
-        for f, row in self.cat_w.items():
-            sparse = {index[c]: float(w) for c, w in row.items()}
-            slots = [_OFFSET] * n
+        # feature -> (packed row, {category index: weight}, urgent weight).  The packed row
+        # holds one slot per category plus a last slot for the urgency model's weight, so one
+        # dict lookup and one big-integer addition per feature serve both models.
+        self._n = n
+        self._rows: dict[str, tuple[int, dict[int, float], float]] = {}
+        fmt = struct.Struct(f"<{n + 1}Q")
+        for f in sorted(set(self.cat_w) | set(self.urg_w)):
+            sparse = {index[c]: float(w) for c, w in self.cat_w.get(f, {}).items()}
+            uw = self.urg_w.get(f, 0.0)
+            slots = [_OFFSET] * (n + 1)
             for i, w in sparse.items():
                 slots[i] += round(w * _SCALE)
-            packed = int.from_bytes(struct.pack(f"<{n}Q", *slots), "little")
-            self._rows[f] = (packed, sparse)
-        self._unpack = struct.Struct(f"<{n}Q")
+            slots[n] += round(uw * _SCALE)
+            self._rows[f] = (int.from_bytes(fmt.pack(*slots), "little"), sparse, uw)
+        self._unpack = fmt
+        # category index -> {feature: positive weight}: the evidence candidates, found by a
+        # C-level key-set intersection instead of a lookup per feature
+        self._positive: list[dict[str, float]] = [{} for _ in range(n)]
+        for f, (_packed, sparse, _uw) in self._rows.items():
+            for i, w in sparse.items():
+                if w > 0:
+                    self._positive[i][f] = w
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Model:
@@ -89,13 +101,13 @@ class Model:
             raise FileNotFoundError(f"no trained model at {p}; run `complaints train`")
         return cls(json.loads(p.read_text(encoding="utf-8")))
 
-    def scores(self, feats: dict[str, float]) -> tuple[list[float], list[tuple[str, float, dict[int, float]]]]:
-        """Raw linear scores per category, and the matched features (feature, value, sparse row)."""
+    def _hits(self, feats: dict[str, float]) -> list[tuple[str, float, tuple[int, dict[int, float], float]]]:
         rows = self._rows
-        hits = [(f, x, row) for f, x in feats.items() if (row := rows.get(f)) is not None]
-        scores = list(self._bias)
-        if not hits:
-            return scores, []
+        return [(f, x, row) for f, x in feats.items() if (row := rows.get(f)) is not None]
+
+    def _sums(self, hits: list[tuple[str, float, tuple[int, dict[int, float], float]]]) -> list[float]:
+        """Category scores (without bias) followed by the urgency score of the text features."""
+        out = [0.0] * (self._n + 1)
         nbytes = self._unpack.size
         # a text's feature values take two or three distinct values (plain, request clause, keyword)
         for x in {x for _f, x, _r in hits}:
@@ -103,13 +115,26 @@ class Model:
             base = len(packed) * _OFFSET
             factor = x / _SCALE
             slots = self._unpack.unpack(sum(packed).to_bytes(nbytes, "little"))
-            for i, v in enumerate(slots):
-                if v != base:
-                    scores[i] += (v - base) * factor
+            out = [o + (v - base) * factor for o, v in zip(out, slots, strict=True)]
+        return out
+
+    def scores(self, feats: dict[str, float],
+               hits: list[tuple[str, float, tuple[int, dict[int, float], float]]] | None = None,
+               ) -> tuple[list[float], list[tuple[str, float, dict[int, float]]]]:
+        """Raw linear scores per category, and the matched features (feature, value, sparse row)."""
+        if hits is None:
+            hits = self._hits(feats)
+        sums = self._sums(hits)
+        scores = [b + v for b, v in zip(self._bias, sums, strict=False)]
         return scores, [(f, x, r[1]) for f, x, r in hits]
 
     def classify(self, feats: dict[str, float], top_evidence: int = 6) -> Scored:
-        scores, hits = self.scores(feats)
+        hits = self._hits(feats)
+        return self._classify(self._sums(hits), hits, top_evidence)
+
+    def _classify(self, sums: list[float], hits: list[tuple[str, float, tuple[int, dict[int, float], float]]],
+                  top_evidence: int) -> Scored:
+        scores = [b + v for b, v in zip(self._bias, sums, strict=False)]
         peak = max(scores)
         exps = [math.exp(sc - peak) for sc in scores]
         total = sum(exps)
@@ -121,8 +146,9 @@ class Model:
         ranked = [(cats[i], probs[i]) for i in order]
         bi = order[0]
         best = cats[bi]
-        contrib = [(-(w * x), f) for f, x, sparse in hits if (w := sparse.get(bi, 0.0)) > 0]
-        contrib.sort()
+        positive = self._positive[bi]
+        xs = {f: x for f, x, _r in hits}
+        contrib = sorted((-(positive[f] * xs[f]), f) for f in positive.keys() & xs.keys())
         evidence = [(f, round(-v, 4), best) for v, f in contrib[:top_evidence]]
         return Scored(ranked, evidence)
 
@@ -145,3 +171,33 @@ class Model:
         p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, s))))
         contrib.sort(key=lambda fv: (-fv[1], fv[0]))
         return p, contrib[:top_evidence]
+
+    def decide(self, feats: dict[str, float], top_evidence: int = 6) -> tuple[Scored, Urgency]:
+        """``classify`` and the text part of ``urgency`` from one lookup per feature; the
+        urgency's cue x group features are added by :class:`Urgency` once the group is known."""
+        hits = self._hits(feats)
+        sums = self._sums(hits)
+        return self._classify(sums, hits, top_evidence), Urgency(self, hits, self.urg_bias + sums[-1])
+
+
+class Urgency:
+    """The urgency model's score for one text, completed with the category-dependent features."""
+
+    def __init__(self, model: Model, hits: list[tuple[str, float, tuple[int, dict[int, float], float]]],
+                 base: float) -> None:
+        self._w = model.urg_w
+        self._hits = hits
+        self._base = base
+
+    def probability(self, extra: dict[str, float]) -> float:
+        s = self._base
+        w = self._w
+        for f, x in extra.items():
+            s += w.get(f, 0.0) * x
+        return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, s))))
+
+    def evidence(self, extra: dict[str, float], top: int = 4) -> list[tuple[str, float]]:
+        contrib = [(f, r[2] * x) for f, x, r in self._hits if r[2] > 0]
+        contrib.extend((f, self._w[f] * x) for f, x in extra.items() if self._w.get(f, 0.0) > 0)
+        contrib.sort(key=lambda fv: (-fv[1], fv[0]))
+        return contrib[:top]

@@ -52,6 +52,7 @@ class Engine:
         self.analyzer = Analyzer(city)
         self.locator = Locator(city, self.analyzer.gazetteer)
         self._routes: dict[tuple[str, str | None, bool, str], Route] = {}
+        self._units: dict[tuple[str | None, bool], dict[str, str]] = {}
 
     def _route(self, category: str, territory: str | None, urgent: bool, confidence: str = "ok") -> Route:
         key = (category, territory, urgent, confidence)
@@ -67,12 +68,17 @@ class Engine:
         """Probability that the case belongs to each unit: the category probabilities summed by
         the unit each category would be routed to at this place (two squad categories at the
         same place are one choice of unit, a squad category and OUT_OF_SCOPE are two)."""
+        units = self._units.get((territory, urgent))
+        if units is None:
+            units = {c: self._route(c, territory, urgent).unit for c in self._city.categories}
+            if len(self._units) < 10_000:
+                self._units[(territory, urgent)] = units
         mass: dict[str, float] = {}
         left = 1.0
         for c, p in ranked:
             if left < 0.001:
                 break
-            u = self._route(c, territory, urgent).unit
+            u = units[c]
             mass[u] = mass.get(u, 0.0) + p
             left -= p
         return mass
@@ -96,7 +102,7 @@ class Engine:
         city = self._city
         th = city.thresholds
         a = self.analyzer.analyse(text)
-        scored = self.model.classify(a.features)
+        scored, urgency = self.model.decide(a.features)
         ranked = scored.ranked
         reasons: list[str] = []
         if category_override is not None:
@@ -112,11 +118,12 @@ class Engine:
             elif p1 - p2 < th.review_margin:
                 reasons.append(f"close second category {ranked[1][0]} ({p2:.2f} vs {p1:.2f})")
         group = city.categories[category].group
-        p_urgent, ucontrib = self.model.urgency(a.features, extra=urgent_extra(a.cues, group))
+        uextra = urgent_extra(a.cues, group)
+        p_urgent = urgency.probability(uextra)
         urgent = p_urgent >= th.urgent_at
         urgent_evidence: list[str] = []
         if urgent:
-            for f, _v in ucontrib:
+            for f, _v in urgency.evidence(uextra):
                 if f.startswith(CUE_PREFIX):
                     group_name = f[len(CUE_PREFIX):].split("|")[0]
                     urgent_evidence.append(f"{group_name}: {'/'.join(a.cues.get(group_name, []))}")

@@ -47,7 +47,7 @@ class Settings:
     urgent_epochs: int = 12
     urgent_lr: float = 0.8
     urgent_pos_weight: float = 3.0
-    prune: float = 0.2
+    prune: float = 0.1
     min_df: int = 2
 
 

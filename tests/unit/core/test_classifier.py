@@ -90,14 +90,16 @@ def test_cv_metrics_reach_targets(cv_metrics) -> None:  # type: ignore[no-untype
     m = cv_metrics
     assert tuple(m) == METRIC_KEYS
     assert m["n"] == 480
-    # thresholds a little below the measured 5-fold figures (see the report / README)
-    assert m["category_accuracy"] >= 0.88
-    assert m["macro_f1"] >= 0.88
+    # thresholds a little below the measured 5-fold figures (docs/classifier.md): 0.9208 / 0.9238 /
+    # 1.0 / 0.95 / 0.0125 / 0.1333 / recall 0.9216 / precision 0.8103
+    assert m["category_accuracy"] >= 0.91
+    assert m["macro_f1"] >= 0.91
     assert m["territory_accuracy"] >= 0.98
-    assert m["unit_accuracy"] >= 0.92
-    assert m["wrong_unit_rate"] <= 0.045
-    assert m["urgent_recall"] >= 0.82
-    assert m["urgent_precision"] >= 0.78
+    assert m["unit_accuracy"] >= 0.94
+    assert m["wrong_unit_rate"] <= 0.02
+    assert m["command_centre_rate"] <= 0.15
+    assert m["urgent_recall"] >= 0.90
+    assert m["urgent_precision"] >= 0.79
 
 
 def test_packed_scores_equal_the_weight_table(engine) -> None:  # type: ignore[no-untyped-def]

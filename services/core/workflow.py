@@ -10,8 +10,10 @@ States (``CaseStatus``) and what moves a case between them (``Action``)::
     returned --escalate--> awaiting_decision    (after two returns the command centre decides)
     awaiting_decision --decide--> dispatched    (市级裁定: final; the case cannot be returned again)
     received|dispatched|accepted|in_progress --merge--> merged       (duplicate, terminal, target required)
-    received|returned|awaiting_decision --forward--> forwarded       (转12345, terminal)
-    received --answer--> answered               (consultation answered by the hotline, terminal)
+    received|dispatched|returned|awaiting_decision --forward--> forwarded   (转12345, terminal)
+    received|dispatched --answer--> answered    (consultation answered by the hotline, terminal)
+    received|dispatched|accepted|in_progress|awaiting_decision --reassign--> dispatched (改派, unit required)
+    open or resolved --supervise--> same state  (督办: a supervision notice, note required)
     accepted|in_progress --request_extension--> same state, extension = "requested" (延期申请)
     accepted|in_progress --approve_extension--> same state, extension = "approved" (needs a requested one)
     accepted|in_progress --refuse_extension--> same state, extension = "refused"
@@ -66,6 +68,8 @@ class Action(StrEnum):
     APPROVE_EXTENSION = "approve_extension"
     REFUSE_EXTENSION = "refuse_extension"
     RATE = "rate"
+    REASSIGN = "reassign"
+    SUPERVISE = "supervise"
 
 
 class Extension(StrEnum):
@@ -88,7 +92,7 @@ ACTION_LABELS: dict[Action, str] = {
     Action.VERIFY: "核查结案", Action.REOPEN: "返工", Action.RETURN: "退单", Action.REROUTE: "重新派遣",
     Action.ESCALATE: "提请市级裁定", Action.DECIDE: "市级裁定", Action.MERGE: "合并", Action.FORWARD: "转办12345",
     Action.ANSWER: "直接答复", Action.REQUEST_EXTENSION: "申请延期", Action.APPROVE_EXTENSION: "批准延期",
-    Action.REFUSE_EXTENSION: "驳回延期", Action.RATE: "回访评价",
+    Action.REFUSE_EXTENSION: "驳回延期", Action.RATE: "回访评价", Action.REASSIGN: "改派", Action.SUPERVISE: "督办",
 }
 EXTENSION_LABELS: dict[Extension, str] = {
     Extension.NONE: "无", Extension.REQUESTED: "延期申请中", Extension.APPROVED: "已批准延期",
@@ -97,6 +101,7 @@ EXTENSION_LABELS: dict[Extension, str] = {
 
 S, A = CaseStatus, Action
 _WORKING = (S.ACCEPTED, S.IN_PROGRESS)
+_OPEN = (S.RECEIVED, S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS, S.AWAITING_DECISION)
 TRANSITIONS: dict[tuple[CaseStatus, Action], CaseStatus] = {
     (S.RECEIVED, A.DISPATCH): S.DISPATCHED,
     (S.DISPATCHED, A.ACCEPT): S.ACCEPTED,
@@ -118,6 +123,11 @@ TRANSITIONS: dict[tuple[CaseStatus, Action], CaseStatus] = {
     (S.RETURNED, A.FORWARD): S.FORWARDED,
     (S.AWAITING_DECISION, A.FORWARD): S.FORWARDED,
     (S.RECEIVED, A.ANSWER): S.ANSWERED,
+    # the router dispatches out-of-scope matters and consultations to the 12345 / hotline units
+    (S.DISPATCHED, A.FORWARD): S.FORWARDED,
+    (S.DISPATCHED, A.ANSWER): S.ANSWERED,
+    **{(s, A.REASSIGN): S.DISPATCHED for s in _OPEN},
+    **{(s, A.SUPERVISE): s for s in (*_OPEN, S.RESOLVED)},
     **{(s, a): s for s in _WORKING for a in (A.REQUEST_EXTENSION, A.APPROVE_EXTENSION, A.REFUSE_EXTENSION)},
     (S.RESOLVED, A.RATE): S.RESOLVED,
     (S.CLOSED, A.RATE): S.CLOSED,
@@ -126,6 +136,7 @@ TERMINAL = frozenset({S.MERGED, S.FORWARDED, S.ANSWERED})
 REQUIRED_PARAMS: dict[Action, tuple[str, ...]] = {
     A.RETURN: ("reason",), A.REOPEN: ("reason",), A.MERGE: ("into",), A.RATE: ("rating",),
     A.REFUSE_EXTENSION: ("reason",), A.REQUEST_EXTENSION: ("duration",), A.DECIDE: ("unit",),
+    A.REASSIGN: ("unit",), A.SUPERVISE: ("note",),
 }
 
 
@@ -188,6 +199,8 @@ def apply(state: CaseState, action: Action | str, **params: Any) -> CaseState:
                       extension=Extension.NONE)
     elif act is A.DECIDE:
         new = replace(new, unit=str(params["unit"]), final_routing=True)
+    elif act is A.REASSIGN:  # a new unit starts afresh: no pending extension carries over
+        new = replace(new, unit=str(params["unit"]), extension=Extension.NONE)
     elif act is A.REOPEN:
         new = replace(new, reopened=state.reopened + 1, last_reason=str(params["reason"]))
     elif act is A.MERGE:

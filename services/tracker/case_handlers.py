@@ -126,7 +126,7 @@ def _category(engine: Engine, category: str | None) -> str | None:
 
 def reassign(_: Session, case: Case, cmd: c.Reassign, ctx: Ctx) -> Effect:
     unit, cat = _unit(ctx.engine, cmd.unit), _category(ctx.engine, cmd.category)
-    step = ("dispatch", {"unit": unit}) if case.status == "received" else ("reassign", {})
+    step = ("dispatch", {"unit": unit}) if case.status == "received" else ("reassign", {"unit": unit})
     return Effect("reassigned", [step], _redispatch(case, ctx, unit, cat),
                   {"from_unit": case.unit, "unit": unit, "category": cat or case.category})
 
@@ -147,7 +147,7 @@ def supervise(_: Session, case: Case, cmd: c.Supervise, ctx: Ctx) -> Effect:
                         complaint_id=case.complaint_id, unit=unit, category=case.category,
                         territory=case.territory, data={"note": cmd.note, "by": ctx.actor})
     row = OutboxRow(topic=ALERTS, key=alert.alert_id, payload=alert.model_dump_json(), created_at=ctx.now)
-    return Effect("supervised", [("supervise", {})], {}, {"unit": unit, "note": cmd.note, "alert_id": alert.alert_id},
+    return Effect("supervised", [("supervise", {"note": cmd.note})], {}, {"unit": unit, "note": cmd.note, "alert_id": alert.alert_id},
                   outbox=[row])
 
 

@@ -7,14 +7,10 @@ The rules live in ``services/core/workflow.py`` (``apply``, ``TRANSITIONS``,
   REROUTE, or by ESCALATE after the second return);
 - builds the core ``CaseState`` from a ``cases`` row and the row's columns from a state;
 - words a refusal in Chinese, naming the current status;
-- holds the few moves the core table does not have yet (``EXTRA``, see the issue-5 report):
-  the command centre's reassign (改派) and supervision notice (督办), and forward/answer for
-  a case the router already dispatched to the 12345 / hotline-answer unit.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from enum import StrEnum
 from typing import Any
 
@@ -62,15 +58,6 @@ class Action(StrEnum):
     RATE = "rate"
 
 
-# Tracker-side moves missing from the core table (status, tracker move) -> status after.
-_OPEN = (S.RECEIVED, S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS, S.AWAITING_DECISION)
-EXTRA: dict[tuple[CaseStatus, str], CaseStatus] = {
-    **{(s, "reassign"): S.DISPATCHED for s in _OPEN},
-    **{(s, "supervise"): s for s in (*_OPEN, S.RESOLVED)},
-    (S.DISPATCHED, "forward"): S.FORWARDED,
-    (S.DISPATCHED, "answer"): S.ANSWERED,
-}
-EXTRA_LABELS = {"reassign": "改派", "supervise": "督办"}
 WHY_ZH = {
     "the command centre's decision is final": "指挥中心已裁定承办单位，不能再退单",
     "already rated": "已评价过，不能重复评价",
@@ -79,7 +66,7 @@ WHY_ZH = {
     "extension already approved": "已批准过一次延期，不能再申请",
 }
 
-Step = tuple[str, dict[str, Any]]  # (core action or EXTRA move, parameters)
+Step = tuple[str, dict[str, Any]]  # (core action, parameters)
 
 # The first state-machine move of each API action.
 FIRST_STEP: dict[Action, str] = {
@@ -92,12 +79,6 @@ FIRST_STEP: dict[Action, str] = {
 
 
 def _target(status: CaseStatus, step: str) -> CaseStatus | None:
-    if step in EXTRA_LABELS or (status, step) in EXTRA:
-        extra = EXTRA.get((status, step))
-        if extra is not None:
-            return extra
-    if step in EXTRA_LABELS:
-        return None
     return TRANSITIONS.get((status, Core(step)))
 
 
@@ -108,8 +89,7 @@ TABLE: dict[tuple[CaseStatus, Action], CaseStatus] = {
     if (target := _target(status, FIRST_STEP[action])) is not None
 }
 STATUS_NAMES: dict[str, str] = {s.value: label for s, label in STATUS_LABELS.items()}
-ACTION_NAMES: dict[str, str] = {a.value: EXTRA_LABELS.get(FIRST_STEP[a]) or ACTION_LABELS[Core(FIRST_STEP[a])]
-                                for a in Action}
+ACTION_NAMES: dict[str, str] = {a.value: ACTION_LABELS[Core(FIRST_STEP[a])] for a in Action}
 TERMINAL = frozenset({*CORE_TERMINAL, S.CLOSED})  # finished: nothing more is done (a closed case may be rated)
 
 
@@ -145,15 +125,8 @@ def _refusal(exc: IllegalTransition) -> str:
 
 
 def run_steps(state: CaseState, steps: list[Step]) -> CaseState:
-    """Apply the steps in order through the core (EXTRA moves here); raises :class:`Refused`."""
+    """Apply the steps in order through the core; raises :class:`Refused`."""
     for name, params in steps:
-        if name in EXTRA_LABELS or (state.status, name) in EXTRA and (state.status, Core(name)) not in TRANSITIONS:
-            target = EXTRA.get((state.status, name))
-            if target is None:
-                label = EXTRA_LABELS.get(name) or ACTION_LABELS[Core(name)]
-                raise Refused(f"工单当前状态为「{STATUS_LABELS[state.status]}」，不能{label}")
-            state = replace(state, status=target, extension=Extension.NONE if name == "reassign" else state.extension)
-            continue
         try:
             state = apply(state, name, **params)
         except IllegalTransition as exc:
@@ -165,7 +138,7 @@ def allowed(case: Case, step: str) -> bool:
     """Whether the first step of an action is possible now (for views such as ``can_rate``)."""
     try:
         run_steps(state_of(case), [(step, {"rating": "满意", "reason": "-", "into": "-", "unit": "-",
-                                           "duration": "-"})])
+                                           "duration": "-", "note": "-"})])
     except Refused:
         return False
     return True

@@ -25,7 +25,8 @@ PARAMS: dict[Action, dict[str, Any]] = {
     Action.MERGE: {"into": "RG-1"}, Action.RATE: {"rating": "满意"},
     Action.REFUSE_EXTENSION: {"reason": "理由不足"}, Action.REQUEST_EXTENSION: {"duration": "2d"},
     Action.DECIDE: {"unit": "SQ_BAIPU"}, Action.DISPATCH: {"unit": "SQ_DINGYAN"},
-    Action.REROUTE: {"unit": "SQ_BAIPU"},
+    Action.REROUTE: {"unit": "SQ_BAIPU"}, Action.REASSIGN: {"unit": "SQ_RUCHENG"},
+    Action.SUPERVISE: {"note": "请加快处置"},
 }
 
 EXPECTED: dict[tuple[CaseStatus, Action], CaseStatus] = {
@@ -57,6 +58,14 @@ EXPECTED: dict[tuple[CaseStatus, Action], CaseStatus] = {
     (CaseStatus.RETURNED, Action.FORWARD): CaseStatus.FORWARDED,
     (CaseStatus.AWAITING_DECISION, Action.DECIDE): CaseStatus.DISPATCHED,
     (CaseStatus.AWAITING_DECISION, Action.FORWARD): CaseStatus.FORWARDED,
+    (CaseStatus.DISPATCHED, Action.FORWARD): CaseStatus.FORWARDED,
+    (CaseStatus.DISPATCHED, Action.ANSWER): CaseStatus.ANSWERED,
+    **{(s, Action.REASSIGN): CaseStatus.DISPATCHED for s in (
+        CaseStatus.RECEIVED, CaseStatus.DISPATCHED, CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS,
+        CaseStatus.AWAITING_DECISION)},
+    **{(s, Action.SUPERVISE): s for s in (
+        CaseStatus.RECEIVED, CaseStatus.DISPATCHED, CaseStatus.ACCEPTED, CaseStatus.IN_PROGRESS,
+        CaseStatus.AWAITING_DECISION, CaseStatus.RESOLVED)},
 }
 
 

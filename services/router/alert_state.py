@@ -127,8 +127,11 @@ class AlertState:
             results = await pipe.execute()
         members: list[tuple[bytes, float]] = results[2]
         times = [datetime.fromtimestamp(score, UTC) for _, score in members]
+        # Records of one place arrive from several partitions in any order: judge the window that
+        # ends at the latest complaint seen, not at this record's time (which may be older).
+        latest = max([received_at, *times])
         alert = hotspot_alert(category=ev.category, place=place, place_name=ev.village or ev.territory_name,
-                              times=times, now=received_at, threshold=self.threshold, window=self.window,
+                              times=times, now=latest, threshold=self.threshold, window=self.window,
                               territory=ev.territory, unit=ev.unit, tickets=[ev.ticket_no])
         return out + ([alert] if alert else [])
 

@@ -1,0 +1,29 @@
+"""A hot spot is found whatever order the records of one place arrive in (partitions run concurrently)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import redis.asyncio as aioredis
+
+from services.router.alert_state import AlertState
+from services.router.alerts import AlertKind
+from tests.integration.tracker.test_alerts_stream import routed
+
+
+async def test_hot_spot_found_when_records_arrive_newest_first(redis_url: str) -> None:
+    client = aioredis.from_url(redis_url)
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+    state = AlertState(client, prefix, hotspot_threshold=3, hotspot_window=timedelta(hours=1))
+    now = datetime.now(UTC)
+    events = [routed(f"RG2026112690020{i}", received_at=now - timedelta(minutes=i), village="东陈社区居委会")
+              for i in range(3)]  # newest first: the oldest arrives last
+    found = []
+    for ev in events:
+        found += [a for a in await state.track_routed(ev, now) if a.kind == AlertKind.HOTSPOT]
+    assert len(found) == 1 and found[0].data["count"] == 3 and found[0].place == "东陈社区居委会"
+    keys = [k async for k in client.scan_iter(f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()

@@ -132,9 +132,13 @@ async def drive(run: Run) -> dict[str, Any]:
     duration = cfg.n / cfg.rate
     run.t0 = time.monotonic()
     faults = asyncio.create_task(inject_faults(run, names, duration))
+    load_done = asyncio.Event()
+    squad = asyncio.create_task(load.accept_wechat_cases(load_done, duration + cfg.settle_s))
     await load.offer(cfg.n, cfg.rate)
     await faults
     await probe_until_recovered(run)
+    load_done.set()
+    await squad
     await load.close()
     for f in run.faults:
         at = load.recovered_at(f.at)
@@ -147,6 +151,8 @@ def summarize(run: Run, extra: dict[str, Any], snap: Snapshot) -> dict[str, Any]
     tickets = {s.ticket for s in subs if s.ticket}
     settle = wait_settled(snap, tickets, run.cfg.settle_s)
     result = verdict(subs, snap.cases(), snap.duplicate_events())
+    result.update(notifications(run))
+    result["duplicates"] += result["duplicate_notifications"]
     sample = sorted(tickets)[:: max(1, len(tickets) // run.cfg.api_sample)] if tickets else []
     headers = {"Authorization": f"Bearer {run.system.admin_token}"}
     result.update(asyncio.run(api_check(run.system.base_url, headers, sample)))
@@ -160,12 +166,33 @@ def summarize(run: Run, extra: dict[str, Any], snap: Snapshot) -> dict[str, Any]
         "intake_log": snap.intake_count(),
         "settle_s": settle,
         "db": run.cfg.db, "n": run.cfg.n, "rate": run.cfg.rate, **extra,
-        "notifications": "no notifier wired: duplicates count duplicate case events",
+        "duplicates_include": "tickets per request, cases per complaint, case events, WeChat notifications",
     })
     result["ok"] = (result["missing"] == 0 and result["duplicates"] == 0 and result["hangs"] == 0
                     and result["unclear_answers"] == 0 and result["phantom_cases"] == 0
                     and result["api_bad"] == 0 and not unrecovered)
     return result
+
+
+def notifications(run: Run, timeout_s: float = 120.0, quiet_s: float = 15.0) -> dict[str, Any]:
+    """WeChat messages the notifier sent (to the stand-in API) per accepted case: exactly one each.
+    Waits until every accepted case was notified, or nothing new arrived for ``quiet_s``."""
+    api = run.system.wechat_api
+    accepted = run.load.accepted_tickets
+    if api is None:
+        return {"duplicate_notifications": 0}
+    start = last_change = time.monotonic()
+    seen = -1
+    while not accepted <= set(api.per_ticket()) and time.monotonic() - start < timeout_s:
+        if len(api.sent) != seen:
+            seen, last_change = len(api.sent), time.monotonic()
+        elif time.monotonic() - last_change > quiet_s:
+            break
+        time.sleep(0.5)
+    counts = api.per_ticket()
+    return {"wechat_accepted": len(accepted), "notified": sum(1 for t in accepted if counts.get(t)),
+            "missing_notifications": sum(1 for t in accepted if not counts.get(t)),
+            "duplicate_notifications": sum(n - 1 for n in counts.values() if n > 1)}
 
 
 def run_chaos(cfg: ChaosConfig) -> dict[str, Any]:

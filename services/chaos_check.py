@@ -144,6 +144,7 @@ def verdict(subs: list[Submission], cases: list[CaseRow], duplicate_events: int)
                              "case_events": duplicate_events},
         "cases_without_ticket": len(without_ticket),
         "phantom_cases": len(phantom),
+        "phantom_by_channel": dict(Counter(sub_by_marker[c.marker].channel for c in phantom if c.marker)),
         "hangs": sum(s.hangs for s in subs),
         "final_hangs": outcomes.get("hang", 0),
         "unclear_answers": sum(len(s.unclear) for s in subs),

@@ -70,6 +70,7 @@ class Load:
         self.rng = random.Random(seed)
         self.submissions: list[Submission] = []
         self.accepted: list[Accepted] = []
+        self.accepted_tickets: set[str] = set()  # WeChat cases the squad accepted
         # httpcore's pool gets CPU-bound (quadratic) when thousands of requests queue for a connection,
         # as they do while the API is down: requests beyond this many in flight wait here instead.
         self.inflight = asyncio.Semaphore(MAX_IN_FLIGHT)
@@ -198,6 +199,29 @@ class Load:
         except httpx.HTTPError:
             return False
         return r.status_code not in (404, 405)
+
+    # --- a squad accepting WeChat cases (each acceptance notifies the citizen once) -----------
+    async def accept_wechat_cases(self, done: asyncio.Event, deadline_s: float) -> None:
+        """Accept every WeChat case once it is routed, retrying through the faults, until ``done`` is set
+        and all are accepted (or the deadline)."""
+        end = time.monotonic() + deadline_s
+        while time.monotonic() < end:
+            todo = [s.ticket for s in self.submissions
+                    if s.channel == "wechat" and s.ticket and s.ticket not in self.accepted_tickets]
+            if done.is_set() and not todo:
+                return
+            await asyncio.gather(*(self._accept(t) for t in todo[:100]))
+            await asyncio.sleep(0.5)
+
+    async def _accept(self, ticket: str) -> None:
+        try:
+            async with self.inflight:
+                r = await self.client.post(f"{self.base_url}/api/v1/cases/{ticket}/accept", json={},
+                                           headers={**self.headers, "Idempotency-Key": f"accept-{ticket}"})
+        except httpx.HTTPError:
+            return
+        if r.status_code == 200 or (r.status_code == 409 and "accepted" in r.text):
+            self.accepted_tickets.add(ticket)
 
     # --- the offered load ------------------------------------------------------------------
     async def offer(self, n: int, rate: float, stop_new: asyncio.Event | None = None) -> None:

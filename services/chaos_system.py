@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from services.chaos_wechat import FakeWeChatApi
 from services.platform import embedded
 from services.platform.embedded import EmbeddedProcess, free_port
 from services.platform.kafka import ensure_topics
@@ -80,6 +81,7 @@ class ChaosSystem:
         self.reconcile_every_s = reconcile_every_s
         self.partitions = partitions
         self.stack: Stack | None = None
+        self.wechat_api: FakeWeChatApi | None = None
         self._stop = [False]
         self._supervisor: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -109,6 +111,7 @@ class ChaosSystem:
         )
         stack = Stack(settings)
         self.stack = stack
+        self.wechat_api = FakeWeChatApi()  # the tracker's notifier sends here
         stack.start_infrastructure()
         stack.env.update({
             "COMPLAINTS_API_PORT": str(self.api_port),
@@ -117,6 +120,9 @@ class ChaosSystem:
             "COMPLAINTS_RECONCILE_EVERY_S": str(self.reconcile_every_s),
             "COMPLAINTS_WECHAT_TOKEN": self.wechat_token,
             "COMPLAINTS_SESSION_TIMEOUT_S": "6",
+            "COMPLAINTS_WECHAT_APPID": "wxchaos12319",
+            "COMPLAINTS_WECHAT_SECRET": "chaos-secret",
+            "COMPLAINTS_WECHAT_API_BASE": self.wechat_api.url,
         })
         py = [sys.executable, "-m", "services.cli"]
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -139,6 +145,8 @@ class ChaosSystem:
             self._supervisor.join(5)
         if self.stack is not None:
             self.stack.shutdown()
+        if self.wechat_api is not None:
+            self.wechat_api.close()
         if self.db == "postgresql":
             ensure_postgres_running()
             if self.pg_name:

@@ -6,7 +6,7 @@ from alembic import context
 
 from services.platform.db import make_engine
 from services.platform.settings import CommonSettings
-from services.tracker import supplements  # noqa: F401  (registers its table)
+from services.tracker import notifier, supplements  # noqa: F401  (register their tables)
 from services.tracker.models import Base
 
 config = context.config

@@ -73,6 +73,7 @@ class TrackerSettings(CommonSettings):
     reconcile_every_s: float = 5.0
     outbox_every_s: float = 0.2
     intake_relay_after_s: float = 2.0
+    notify_every_s: float = Field(default=1.0, gt=0)
     # WeChat notifications (accepted / resolved / rating request): enabled when appid and secret are set
     wechat_appid: str | None = None
     wechat_secret: SecretStr | None = None

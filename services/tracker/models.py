@@ -97,6 +97,8 @@ class CaseEventRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+    __table_args__ = (Index("ix_case_events_type_at", "type", "at"),)
+
 
 class OutboxRow(Base):
     __tablename__ = "outbox"

@@ -217,7 +217,7 @@ class TrackerWorker:
         ]
         notifier = self._notifier()
         if notifier is not None:
-            tasks.append(asyncio.create_task(notifier.run(self._stop)))
+            tasks.append(asyncio.create_task(self._every(self.settings.notify_every_s, notifier.sweep, "notifier")))
         try:
             await self._stop.wait()
         finally:

@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 
 from services.platform.db import make_engine
 from services.platform.migrate import upgrade
-from services.tracker import supplements  # noqa: F401  (registers its table)
+from services.tracker import notifier, supplements  # noqa: F401  (register their tables)
 from services.tracker.models import Base
 
 

@@ -219,7 +219,13 @@ class CallbackHandler:
             await state.finish(key, None, last)  # not cached: a retry may try again
             raise
         reply = SUCCESS if text is None else build_text_reply(msg, text, int(now))
-        return await state.finish(key, reply, last) or reply
+        try:
+            return await state.finish(key, reply, last) or reply
+        except Exception as exc:
+            # The work is done (the complaint may already be registered): answer it.  Only the
+            # retry cache is missing, and the port is idempotent per dedupe key.
+            log.warning("could not cache the WeChat reply for %s: %s", key, exc)
+            return reply
 
     async def drain(self, timeout_s: float = 10.0) -> None:
         """Wait for background work (tests, graceful shutdown)."""

@@ -18,12 +18,13 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 from sqlalchemy.exc import IntegrityError
 
 from services.core.events import Attachment, Channel, ComplaintReceived, GeoPoint
+from services.intake.group_commit import GroupCommitWriter
 from services.intake.store import PENDING, QUEUED, IntakeStore
 from services.intake.tickets import TicketAllocator
 from services.platform.topics import COMPLAINTS_RECEIVED
@@ -78,8 +79,9 @@ class Ticket:
 class IntakeService:
     def __init__(self, *, city: str, publisher: Publisher, redis: Redis, store: IntakeStore,
                  tickets: TicketAllocator, key_prefix: str, publish_timeout_s: float,
-                 idempotency_ttl_s: int = 86400) -> None:
+                 idempotency_ttl_s: int = 86400, writer: GroupCommitWriter | None = None) -> None:
         self._city = city
+        self._writer = writer
         self._publisher = publisher
         self._redis = redis
         self._store = store
@@ -157,6 +159,12 @@ class IntakeService:
         await self._redis.set(self._idem_key(key), f"{t.complaint_id}|{t.ticket_no}|{t.received_at.isoformat()}",
                               ex=self._idem_ttl)
 
+    async def _insert(self, **row: Any) -> None:
+        if self._writer is not None:
+            await self._writer.insert(**row)
+        else:
+            await asyncio.to_thread(self._store.insert, **row)
+
     async def _submit_new(self, draft: ComplaintDraft, idempotency_key: str | None,
                           durable_fallback: bool, timeout_s: float) -> Ticket:
         now = datetime.now(UTC)
@@ -166,9 +174,8 @@ class IntakeService:
             event = self._event(draft, complaint_id, ticket_no, now)
             payload = event.model_dump_json()
             try:
-                await asyncio.to_thread(self._store.insert, complaint_id=complaint_id, ticket_no=ticket_no,
-                                        channel=draft.channel.value, idempotency_key=idempotency_key,
-                                        payload=payload, created_at=now)
+                await self._insert(complaint_id=complaint_id, ticket_no=ticket_no, channel=draft.channel.value,
+                                   idempotency_key=idempotency_key, payload=payload, created_at=now)
                 break
             except IntegrityError:
                 if idempotency_key is not None:

@@ -21,10 +21,13 @@ class IntakeStore:
 
     def insert(self, *, complaint_id: str, ticket_no: str, channel: str, idempotency_key: str | None,
                payload: str, created_at: datetime) -> None:
-        with self._sessions.begin() as s:  # Core insert: a third of the ORM's cost on the hot path
-            s.execute(insert(IntakeRecord).values(
-                complaint_id=complaint_id, ticket_no=ticket_no, channel=channel, idempotency_key=idempotency_key,
-                payload=payload, created_at=created_at, published_at=None, state=PENDING))
+        self.insert_many([{"complaint_id": complaint_id, "ticket_no": ticket_no, "channel": channel,
+                           "idempotency_key": idempotency_key, "payload": payload, "created_at": created_at}])
+
+    def insert_many(self, rows: list[dict[str, Any]]) -> None:
+        """One transaction for all rows (Core insert: a third of the ORM's cost on the hot path)."""
+        with self._sessions.begin() as s:
+            s.execute(insert(IntakeRecord), [{**r, "published_at": None, "state": PENDING} for r in rows])
 
     def delete(self, complaint_id: str) -> None:
         with self._sessions.begin() as s:

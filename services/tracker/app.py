@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from services.core.engine import Engine
 from services.intake import hotline, open311
+from services.intake.group_commit import GroupCommitWriter
 from services.intake.service import IntakeService
 from services.intake.store import IntakeStore
 from services.intake.tickets import TicketAllocator
@@ -54,7 +55,7 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
                               key_prefix=settings.redis_prefix, max_in_db=store.max_ticket)
     intake = IntakeService(city=city.code, publisher=publisher, redis=redis, store=store, tickets=tickets,
                            key_prefix=settings.redis_prefix, publish_timeout_s=settings.publish_timeout_s,
-                           idempotency_ttl_s=settings.idempotency_ttl_s)
+                           idempotency_ttl_s=settings.idempotency_ttl_s, writer=GroupCommitWriter(store))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

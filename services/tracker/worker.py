@@ -19,7 +19,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,39 +36,49 @@ from services.router.alerts import AlertRaised
 from services.tracker.alerts_store import store_alert
 from services.tracker.models import IntakeRecord, OutboxRow
 from services.tracker.notifier import Notifier
-from services.tracker.projection import apply_received, apply_routed
+from services.tracker.projection import apply_received, apply_routed, end_batch, prefetch
 from services.tracker.reconcile import reconcile
 
 log = logging.getLogger(__name__)
 Change = dict[str, Any]
+RECORD_MODELS: dict[str, type[BaseModel]] = {
+    COMPLAINTS_RECEIVED: ComplaintReceived, COMPLAINTS_ROUTED: ComplaintRouted, ALERTS: AlertRaised}
 
 
 def apply_batch(session: Session, records: list[tuple[str, bytes | None]], engine: Engine | None = None) -> list[Change]:
     """Apply (topic, value) records in order.  Returns the live-feed changes.  Caller commits."""
-    changes: list[Change] = []
+    parsed: list[tuple[str, ComplaintReceived | ComplaintRouted | AlertRaised]] = []
     for topic, value in records:
+        model = RECORD_MODELS.get(topic)
+        if model is None:
+            continue
         try:
-            if topic == COMPLAINTS_RECEIVED:
-                received = ComplaintReceived.model_validate_json(value or b"")
-                if apply_received(session, received) is not None:
-                    changes.append({"type": "received", "ticket_no": received.ticket_no, "channel": received.channel})
-            elif topic == COMPLAINTS_ROUTED:
-                routed = ComplaintRouted.model_validate_json(value or b"")
-                if apply_routed(session, routed, routed.complaint, engine):
-                    metrics.ROUTED.labels(routed.router).inc()
-                    changes.append({"type": "dispatched", "ticket_no": routed.ticket_no, "unit": routed.unit,
-                                    "category": routed.category, "territory": routed.territory,
-                                    "urgent": routed.urgent})
-            elif topic == ALERTS:
-                alert = AlertRaised.model_validate_json(value or b"")
-                if store_alert(session, alert):
-                    changes.append({"type": "alert", "kind": alert.kind.value, "alert_id": alert.alert_id,
-                                    "ticket_no": alert.ticket_no, "unit": alert.unit, "message": alert.message})
-            session.flush()
+            parsed.append((topic, model.model_validate_json(value or b"")))  # type: ignore[arg-type]
         except ValidationError as exc:
             # the router dead-letters invalid received records; here we only skip them
             log.warning("tracker skipped an invalid record on %s: %s", topic, exc.errors()[0].get("msg"))
-    return changes
+    events = [ev for _, ev in parsed if not isinstance(ev, AlertRaised)]
+    prefetch(session, {ev.complaint_id for ev in events}, {ev.event_id for ev in events})
+    try:
+        return [change for topic, ev in parsed if (change := _apply_one(session, ev, engine)) is not None]
+    finally:
+        end_batch(session)
+
+
+def _apply_one(session: Session, ev: ComplaintReceived | ComplaintRouted | AlertRaised,
+               engine: Engine | None) -> Change | None:
+    if isinstance(ev, ComplaintReceived):
+        if apply_received(session, ev) is not None:
+            return {"type": "received", "ticket_no": ev.ticket_no, "channel": ev.channel}
+    elif isinstance(ev, ComplaintRouted):
+        if apply_routed(session, ev, ev.complaint, engine):
+            metrics.ROUTED.labels(ev.router).inc()
+            return {"type": "dispatched", "ticket_no": ev.ticket_no, "unit": ev.unit, "category": ev.category,
+                    "territory": ev.territory, "urgent": ev.urgent}
+    elif store_alert(session, ev):
+        return {"type": "alert", "kind": ev.kind.value, "alert_id": ev.alert_id, "ticket_no": ev.ticket_no,
+                "unit": ev.unit, "message": ev.message}
+    return None
 
 
 class TrackerWorker:

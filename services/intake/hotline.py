@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.core.config import CityConfig
 from services.core.events import MAX_TEXT_CHARS, Channel
 from services.intake.service import BrokerUnavailable, ComplaintDraft, IntakeService, RequestInProgress
 from services.platform import metrics
@@ -70,10 +72,12 @@ async def intake_service(request: Request) -> IntakeService:
     return service
 
 
-def check_overrides(request: Request, body: HotlineComplaintIn) -> None:
-    """An override must name a category / territory / unit of the city (422 names the field)."""
-    city = request.app.state.core.city
-    given = {"category_override": (body.category_override, city.categories),
+def check_overrides(city: CityConfig, body: HotlineComplaintIn | Any) -> None:
+    """An override must name a category / territory / unit of the city (422 names the field).
+
+    Shared by the intake and the console's suggestions (any body with the three override fields)."""
+    given: dict[str, tuple[str | None, Collection[str]]] = {
+             "category_override": (body.category_override, city.categories),
              "territory_override": (body.territory_override, city.territories),
              "unit_override": (body.unit_override, city.units)}
     errors = [{"loc": ["body", name], "msg": f"未知的取值 {value}", "type": "value_error"}
@@ -91,7 +95,7 @@ async def submit_complaint(
     principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.COMMAND))],
     idempotency_key: IdempotencyKey = None,
 ) -> TicketOut:
-    check_overrides(request, body)
+    check_overrides(request.app.state.core.city, body)
     draft = ComplaintDraft(channel=Channel.HOTLINE, text=body.text, phone=body.phone, name=body.name,
                            address=body.address, reported_at=body.reported_at, submitted_by=principal.actor,
                            category_override=body.category_override, territory_override=body.territory_override,

@@ -23,7 +23,6 @@ from services.intake.service import IntakeService
 from services.intake.store import IntakeStore
 from services.intake.tickets import TicketAllocator
 from services.intake.wechat_port import wechat_router
-from services.platform.bodylimit import BodyLimit
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.guard import RequestGuard
 from services.platform.kafka import KafkaPublisher
@@ -119,6 +118,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, crash)
 
 def install_middleware(app: FastAPI, max_body: int) -> None:
-    app.add_middleware(BodyLimit, max_body=max_body)  # chunked bodies (no Content-Length)
-    app.add_middleware(RequestGuard, max_body=max_body)  # declared Content-Length, latency metrics
+    app.add_middleware(RequestGuard, max_body=max_body)  # body limits (declared or chunked), latency metrics
 

@@ -7,18 +7,18 @@ category in the same village (or town) from the last days whose text is similar.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from services.core.engine import Decision, Engine
 from services.core.events import MAX_TEXT_CHARS
+from services.intake.hotline import check_overrides
 from services.tracker.auth import Principal, Role, require
 from services.tracker.models import Case
 from services.tracker.pages.similarity import bigrams, excerpt, jaccard
@@ -42,18 +42,6 @@ class SuggestIn(BaseModel):
     category_override: str | None = Field(default=None, pattern=r"^[A-Z_]{2,40}$")
     territory_override: str | None = Field(default=None, pattern=r"^\d{6,12}$")
     unit_override: str | None = Field(default=None, pattern=r"^[A-Z0-9_]{2,40}$")
-
-
-def _check(engine: Engine, body: SuggestIn) -> None:
-    city = engine.city
-    given: dict[str, tuple[str | None, Collection[str]]] = {
-        "category_override": (body.category_override, city.categories),
-             "territory_override": (body.territory_override, city.territories),
-             "unit_override": (body.unit_override, city.units)}
-    errors = [{"loc": ["body", name], "msg": f"未知的取值 {value}", "type": "value_error"}
-              for name, (value, known) in given.items() if value is not None and value not in known]
-    if errors:
-        raise HTTPException(422, errors)
 
 
 def decide(engine: Engine, body: SuggestIn, now: datetime) -> Decision:
@@ -117,7 +105,7 @@ def suggest(
     session: Annotated[Session, Depends(db)],
 ) -> dict[str, Any]:
     engine: Engine = request.app.state.core
-    _check(engine, body)
+    check_overrides(engine.city, body)
     now = datetime.now(UTC)
     d = decide(engine, body, now)
     duplicates = find_duplicates(session, category=d.category, territory=d.territory, village=d.village,

@@ -8,6 +8,8 @@ BIN=.venv/bin
 # (without one the screenshots show boxes).
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+# `docker compose config` checks docker-compose.yml; Debian's docker-compose does it without an engine.
+{ docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null 2>&1; } || need+=(docker-compose)
 { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; } || need+=(fonts-wqy-microhei)
 if [ ${#need[@]} -gt 0 ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null) \

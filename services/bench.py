@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import sys
 import tempfile
@@ -116,14 +115,21 @@ class RssSampler(threading.Thread):
         super().__init__(daemon=True)
         self.pids = pids
         self.peak_mb = 0.0
+        self.per_process: dict[str, float] = {}
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.wait(0.5):
             total = 0
             for pid in self.pids:
-                with contextlib.suppress(psutil.Error):
-                    total += psutil.Process(pid).memory_info().rss
+                try:
+                    proc = psutil.Process(pid)
+                    rss, cmd = proc.memory_info().rss, proc.cmdline()
+                except psutil.Error:
+                    continue
+                total += rss
+                key = "tansu" if "memory://tansu/" in cmd else ("redis" if "redis" in proc.name() else cmd[-1])
+                self.per_process[key] = max(self.per_process.get(key, 0.0), round(rss / 2**20, 1))
             self.peak_mb = max(self.peak_mb, total / 2**20)
 
 
@@ -180,6 +186,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             sampler.pids = stack_pids(stack)
             asyncio.run(measure_http(stack, args, out))
             out["rss_mb"] = round(sampler.peak_mb, 1)
+            out["rss_peak_by_process_mb"] = sampler.per_process
         finally:
             sampler.stopped.set()
             stack.shutdown()

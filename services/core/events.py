@@ -109,8 +109,10 @@ class ComplaintRouted(_Event):
     accept_by: datetime
     resolve_by: datetime
     router: str = Field(default="stream", description="stream | reconciler")
+    received_at: datetime | None = Field(default=None, description="when the complaint was received (v1.1)")
     complaint: ComplaintReceived | None = Field(
-        default=None, description="the complaint as received, so a consumer can build the case from this event alone")
+        default=None, description="the complaint as received (optional; v1 routers filled it, consumers must not "
+                                  "rely on it: the intake log holds every complaint)")
     override: dict[str, str] | None = Field(
         default=None, description="operator overrides applied (category / territory / unit -> value): training data")
 

@@ -87,6 +87,9 @@ class Stack:
             "COMPLAINTS_TOPIC_PARTITIONS": str(s.topic_partitions),
             "COMPLAINTS_LOG_LEVEL": s.log_level,
         })
+        # Thread pools (SQLAlchemy calls, the intake writer) otherwise get a malloc arena each,
+        # which costs RSS without speed on a 2-core machine.
+        self.env.setdefault("MALLOC_ARENA_MAX", "2")
 
     def start_services(self) -> None:
         py = [sys.executable, "-m", "services.cli"]

@@ -107,7 +107,7 @@ class AlertState:
 
     async def track_routed(self, ev: ComplaintRouted, now: datetime) -> list[AlertRaised]:
         """Watch the deadlines of a routed complaint; returns the alerts due now (deadlines, hot spot)."""
-        received_at = ev.complaint.received_at if ev.complaint else ev.routed_at
+        received_at = ev.received_at or (ev.complaint.received_at if ev.complaint else ev.routed_at)
         done = await self.redis.exists(self.p + f"done:{ev.complaint_id}")
         known = await self.redis.exists(self.p + f"open:{ev.complaint_id}")
         out: list[AlertRaised] = []

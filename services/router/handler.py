@@ -53,7 +53,7 @@ def routed_event(received: ComplaintReceived, decision: Decision, *, router: str
         place_confidence=decision.place_confidence, place_evidence=list(decision.place_evidence),
         unit=decision.unit, rule=decision.rule, review=decision.review,
         review_reasons=list(decision.review_reasons), accept_by=decision.accept_by,
-        resolve_by=decision.resolve_by, router=router, complaint=received, override=requested_overrides(received),
+        resolve_by=decision.resolve_by, router=router, received_at=received.received_at, override=requested_overrides(received),
     )
 
 

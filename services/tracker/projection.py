@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from services.core.engine import Engine
 from services.core.events import Channel, ComplaintReceived, ComplaintRouted
 from services.tracker import supplements
-from services.tracker.models import Case, CaseEventRow
+from services.tracker.models import Case, CaseEventRow, IntakeRecord
 
 RECEIVED = "received"
 DISPATCHED = "dispatched"
@@ -69,6 +69,11 @@ def _record(session: Session, *, event_id: str, complaint_id: str, type_: str, a
         batch.seen.add(event_id)
 
 
+def _from_intake_log(session: Session, complaint_id: str) -> ComplaintReceived | None:
+    record = session.get(IntakeRecord, complaint_id)
+    return ComplaintReceived.model_validate_json(record.payload) if record is not None else None
+
+
 def apply_received(session: Session, ev: ComplaintReceived) -> Case | None:
     """Create the case in status ``received``.  Returns the case if this call created it."""
     if _case(session, ev.complaint_id) is not None:
@@ -102,6 +107,8 @@ def apply_routed(session: Session, ev: ComplaintRouted, received: ComplaintRecei
     re-routed when a supplement (e.g. a WeChat location) has brought one since."""
     case = _case(session, ev.complaint_id)
     if case is None:
+        # routed before received (two topics, no order between them): the intake log has the complaint
+        received = received or ev.complaint or _from_intake_log(session, ev.complaint_id)
         if received is None:
             return False
         created = apply_received(session, received)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from services.core.config import CityConfig
 from services.core.events import MAX_TEXT_CHARS, Channel
@@ -20,25 +20,27 @@ PHONE_RE = re.compile(r"^\+?[0-9][0-9\- ]{4,19}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def normalise_phone(v: str) -> str:
+    if not PHONE_RE.match(v):
+        raise ValueError("电话号码格式不正确")
+    return v.replace(" ", "").replace("-", "")
+
+
+Phone = Annotated[str, Field(min_length=5, max_length=20, description="来电号码"), AfterValidator(normalise_phone)]
+
+
 class HotlineComplaintIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     channel: Literal["hotline"] = "hotline"
     text: str = Field(min_length=2, max_length=MAX_TEXT_CHARS, description="投诉内容")
-    phone: str = Field(min_length=5, max_length=20, description="来电号码")
+    phone: Phone
     name: str | None = Field(default=None, max_length=100)
     address: str | None = Field(default=None, max_length=500)
     reported_at: datetime | None = None
     category_override: str | None = Field(default=None, pattern=r"^[A-Z_]{2,40}$", description="接线员更正的类别")
     territory_override: str | None = Field(default=None, pattern=r"^\d{6,12}$", description="接线员更正的镇（街道、区）代码")
     unit_override: str | None = Field(default=None, pattern=r"^[A-Z0-9_]{2,40}$", description="接线员指定的承办单位")
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, v: str) -> str:
-        if not PHONE_RE.match(v):
-            raise ValueError("电话号码格式不正确")
-        return v.replace(" ", "").replace("-", "")
 
     @field_validator("text", "name", "address")
     @classmethod

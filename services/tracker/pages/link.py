@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.events import MAX_TEXT_CHARS, CaseEvent
 from services.core.workflow import STATUS_LABELS
-from services.intake.hotline import PHONE_RE
+from services.intake.hotline import Phone
 from services.platform.topics import CASES_EVENTS
 from services.tracker.actions import snapshot
 from services.tracker.auth import Principal, Role, require
@@ -38,15 +38,8 @@ class LinkIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     text: str = Field(min_length=2, max_length=MAX_TEXT_CHARS, description="本次来电反映的内容")
-    phone: str = Field(min_length=5, max_length=20, description="来电号码")
+    phone: Phone
     name: str | None = Field(default=None, max_length=100)
-
-    @field_validator("phone")
-    @classmethod
-    def _phone(cls, v: str) -> str:
-        if not PHONE_RE.match(v):
-            raise ValueError("电话号码格式不正确")
-        return v.replace(" ", "").replace("-", "")
 
 
 class Conflict(Exception):

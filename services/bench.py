@@ -23,6 +23,8 @@ from typing import Any
 
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from kafka import KafkaAdminClient
+from kafka.admin import NewTopic
 
 from services.bench_load import FeedWatcher, offer, percentile
 from services.core.events import Channel, ComplaintReceived
@@ -141,12 +143,6 @@ async def measure(stack: Stack, args: argparse.Namespace, out: dict[str, Any]) -
     bootstrap = stack.env["COMPLAINTS_KAFKA_BOOTSTRAP"]
     texts = dev_texts()
     values = payloads(args.messages, texts)
-    from services.platform.kafka import ensure_topics
-
-    ensure_topics(bootstrap, 1)
-    from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([NewTopic("bench.raw.in", 1, 1), NewTopic("bench.raw.out", 1, 1)])
     admin.close()

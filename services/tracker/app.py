@@ -50,11 +50,12 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
                               health_check_interval=10, retry_on_timeout=False)
     publisher = KafkaPublisher(settings.kafka_bootstrap, request_timeout_s=settings.publish_timeout_s)
     store = IntakeStore(sessions)
+    writer = GroupCommitWriter(store)
     tickets = TicketAllocator(redis, prefix=city.ticket_prefix, timezone=city.timezone,
                               key_prefix=settings.redis_prefix, max_in_db=store.max_ticket)
     intake = IntakeService(city=city.code, publisher=publisher, redis=redis, store=store, tickets=tickets,
                            key_prefix=settings.redis_prefix, publish_timeout_s=settings.publish_timeout_s,
-                           idempotency_ttl_s=settings.idempotency_ttl_s, writer=GroupCommitWriter(store))
+                           idempotency_ttl_s=settings.idempotency_ttl_s, writer=writer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -64,6 +65,7 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
         finally:
             await publisher.stop()
             await redis.aclose()
+            writer.close()
             db_engine.dispose()
 
     app = FastAPI(title="12319 城市管理投诉分派系统", version="1.0", lifespan=lifespan)

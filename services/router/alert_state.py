@@ -14,7 +14,7 @@ Keys (under the settings' ``redis_prefix``):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -37,6 +37,10 @@ DONE_TTL_S = 30 * 86400
 
 def _ts(moment: datetime) -> float:
     return moment.timestamp()
+
+
+def _received_at(ev: ComplaintRouted) -> datetime:
+    return ev.received_at or (ev.complaint.received_at if ev.complaint else ev.routed_at)
 
 
 def _case_json(case: OpenCase) -> str:
@@ -85,16 +89,19 @@ class AlertState:
         self.window = hotspot_window
         self.dedupe_ttl_s = dedupe_ttl_s
 
+    def _schedule(self, pipe: Any, case: OpenCase, now: datetime) -> None:
+        due = next_check(case, now)
+        if due is None:
+            pipe.delete(self.p + f"open:{case.complaint_id}")
+            pipe.zrem(self.p + "due", case.complaint_id)
+        else:
+            pipe.set(self.p + f"open:{case.complaint_id}", _case_json(case), ex=DONE_TTL_S)
+            pipe.zadd(self.p + "due", {case.complaint_id: _ts(due)})
+
     async def _watch(self, case: OpenCase, now: datetime) -> list[AlertRaised]:
         """Schedule the next check of ``case``; returns the alerts already due now."""
-        due = next_check(case, now)
         async with self.redis.pipeline(transaction=True) as pipe:
-            if due is None:
-                pipe.delete(self.p + f"open:{case.complaint_id}")
-                pipe.zrem(self.p + "due", case.complaint_id)
-            else:
-                pipe.set(self.p + f"open:{case.complaint_id}", _case_json(case), ex=DONE_TTL_S)
-                pipe.zadd(self.p + "due", {case.complaint_id: _ts(due)})
+            self._schedule(pipe, case, now)
             await pipe.execute()
         return deadline_alerts(case, now)
 
@@ -107,33 +114,58 @@ class AlertState:
 
     async def track_routed(self, ev: ComplaintRouted, now: datetime) -> list[AlertRaised]:
         """Watch the deadlines of a routed complaint; returns the alerts due now (deadlines, hot spot)."""
-        received_at = ev.received_at or (ev.complaint.received_at if ev.complaint else ev.routed_at)
-        done = await self.redis.exists(self.p + f"done:{ev.complaint_id}")
-        known = await self.redis.exists(self.p + f"open:{ev.complaint_id}")
+        return await self.track_routed_many([ev], now)
+
+    async def track_routed_many(self, events: Sequence[ComplaintRouted], now: datetime) -> list[AlertRaised]:
+        """:meth:`track_routed` for a batch in two Redis round trips (reads, then every write)."""
+        if not events:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for ev in events:
+                pipe.exists(self.p + f"done:{ev.complaint_id}")
+                pipe.exists(self.p + f"open:{ev.complaint_id}")
+            flags = await pipe.execute()
         out: list[AlertRaised] = []
-        if not done and not known:
-            out += await self._watch(OpenCase(ev.complaint_id, ev.ticket_no, ev.unit, ev.category, ev.territory,
-                                              received_at, ev.accept_by, ev.resolve_by), now)
-        place = ev.village or ev.territory
-        if not place:
-            return out
-        key = self.p + f"hot:{ev.category}:{place}"
-        since = _ts(received_at - self.window)
+        places: dict[str, list[ComplaintRouted]] = {}
+        watched: set[str] = set()
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.zadd(key, {ev.complaint_id: _ts(received_at)})
-            pipe.zremrangebyscore(key, "-inf", since)
-            pipe.zrangebyscore(key, since, "+inf", withscores=True)
-            pipe.expire(key, int(self.window.total_seconds() * 2) + 60)
+            for i, ev in enumerate(events):
+                received_at = _received_at(ev)
+                if not flags[2 * i] and not flags[2 * i + 1] and ev.complaint_id not in watched:
+                    watched.add(ev.complaint_id)
+                    case = OpenCase(ev.complaint_id, ev.ticket_no, ev.unit, ev.category, ev.territory,
+                                    received_at, ev.accept_by, ev.resolve_by)
+                    self._schedule(pipe, case, now)
+                    out += deadline_alerts(case, now)
+                place = ev.village or ev.territory
+                if place:
+                    key = self.p + f"hot:{ev.category}:{place}"
+                    pipe.zadd(key, {ev.complaint_id: _ts(received_at)})
+                    places.setdefault(key, []).append(ev)
+            ranges: list[tuple[str, float]] = []
+            for key, evs in places.items():
+                since = _ts(max(_received_at(ev) for ev in evs) - self.window)
+                pipe.zremrangebyscore(key, "-inf", since)
+                pipe.expire(key, int(self.window.total_seconds() * 2) + 60)
+                ranges.append((key, since))
+            for key, since in ranges:
+                pipe.zrangebyscore(key, since, "+inf", withscores=True)
             results = await pipe.execute()
-        members: list[tuple[bytes, float]] = results[2]
-        times = [datetime.fromtimestamp(score, UTC) for _, score in members]
+        for (key, _), members in zip(ranges, results[len(results) - len(ranges):], strict=True):
+            out += self._hotspot(places[key], members)
+        return out
+
+    def _hotspot(self, evs: list[ComplaintRouted], members: list[tuple[bytes, float]]) -> list[AlertRaised]:
         # Records of one place arrive from several partitions in any order: judge the window that
         # ends at the latest complaint seen, not at this record's time (which may be older).
-        latest = max([received_at, *times])
-        alert = hotspot_alert(category=ev.category, place=place, place_name=ev.village or ev.territory_name,
-                              times=times, now=latest, threshold=self.threshold, window=self.window,
-                              territory=ev.territory, unit=ev.unit, tickets=[ev.ticket_no])
-        return out + ([alert] if alert else [])
+        ev = evs[-1]
+        times = [datetime.fromtimestamp(score, UTC) for _, score in members]
+        latest = max([*(_received_at(e) for e in evs), *times])
+        alert = hotspot_alert(category=ev.category, place=ev.village or ev.territory or "",
+                              place_name=ev.village or ev.territory_name, times=times, now=latest,
+                              threshold=self.threshold, window=self.window, territory=ev.territory, unit=ev.unit,
+                              tickets=[e.ticket_no for e in evs])
+        return [alert] if alert else []
 
     async def apply_case_event(self, ev: CaseEvent, now: datetime) -> list[AlertRaised]:
         """Follow a tracker event (accepted, resolved, re-dispatched...); returns the alerts due now."""

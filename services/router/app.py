@@ -53,6 +53,7 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
         broker_commit_every=100,
         broker_commit_interval=0.5,
         producer_linger_ms=settings.producer_linger_ms,
+        producer_max_batch_size=settings.producer_max_batch_bytes,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         stream_wait_empty=False,
@@ -108,7 +109,7 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
                        hotspot_window=timedelta(seconds=settings.hotspot_window_s))
 
     async def raise_alerts(alerts: list[AlertRaised]) -> None:
-        for alert in alerts:
+        for alert in {a.alert_id: a for a in alerts}.values():
             if not await watch.claim(alert):
                 continue
             try:
@@ -120,13 +121,14 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
 
     @app.agent(routed)
     async def watch_routed(stream: Any) -> None:
-        async for value in stream:
-            try:
-                ev = ComplaintRouted.model_validate_json(value)
-            except ValidationError as exc:
-                log.warning("alerts: skipped an invalid routed record: %s", exc.errors()[0].get("msg"))
-                continue
-            await raise_alerts(await watch.track_routed(ev, datetime.now(UTC)))
+        async for values in stream.take(settings.batch_max, within=settings.batch_within_s):
+            batch: list[ComplaintRouted] = []
+            for value in values:
+                try:
+                    batch.append(ComplaintRouted.model_validate_json(value))
+                except ValidationError as exc:
+                    log.warning("alerts: skipped an invalid routed record: %s", exc.errors()[0].get("msg"))
+            await raise_alerts(await watch.track_routed_many(batch, datetime.now(UTC)))
 
     @app.agent(case_events)
     async def watch_cases(stream: Any) -> None:

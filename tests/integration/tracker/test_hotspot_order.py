@@ -27,3 +27,22 @@ async def test_hot_spot_found_when_records_arrive_newest_first(redis_url: str) -
     if keys:
         await client.delete(*keys)
     await client.aclose()
+
+
+async def test_a_batch_watches_each_case_once_and_judges_each_place_once(redis_url: str) -> None:
+    client = aioredis.from_url(redis_url)
+    prefix = f"t{uuid.uuid4().hex[:8]}:"
+    state = AlertState(client, prefix, hotspot_threshold=3, hotspot_window=timedelta(hours=1))
+    now = datetime.now(UTC)
+    hot = [routed(f"RG2026112690030{i}", received_at=now - timedelta(minutes=i), village="东陈社区居委会")
+           for i in range(4)]
+    quiet = routed("RG20261126900400", received_at=now, village="白蒲社区居委会")
+    alerts = await state.track_routed_many([*hot, quiet, hot[0]], now)  # hot[0] replayed inside the batch
+    spots = [a for a in alerts if a.kind == AlertKind.HOTSPOT]
+    assert len(spots) == 1 and spots[0].place == "东陈社区居委会" and spots[0].data["count"] == 4
+    assert await client.zcard(f"{prefix}alerts:due") == 5  # every distinct case watched once
+    assert await state.track_routed_many([], now) == []
+    keys = [k async for k in client.scan_iter(f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()

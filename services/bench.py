@@ -1,6 +1,7 @@
 """`complaints bench`: speed against the raw Kafka limit, on one embedded stack, in one run.
 
 (a) raw_msgs_per_s   hand-written aiokafka consume -> produce loop (one Python process)
+(b0) faust_passthrough_msgs_per_s  a Faust agent that only copies them (Faust's own ceiling here)
 (b) router_msgs_per_s the Faust router on the same messages with real classification
 (c) e2e_p50/p95/p99  HTTP 201 -> case visible (tracker commit) at a fixed offered rate
 (d) intake_max_per_s highest offered rate sustained for --step-s with POST p99 < 1 s and no errors
@@ -144,16 +145,24 @@ async def measure(stack: Stack, args: argparse.Namespace, out: dict[str, Any]) -
     texts = dev_texts()
     values = payloads(args.messages, texts)
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    admin.create_topics([NewTopic("bench.raw.in", 1, 1), NewTopic("bench.raw.out", 1, 1)])
+    admin.create_topics([NewTopic(t, 1, 1) for t in ("bench.raw.in", "bench.raw.out", "bench.faust.out")])
     admin.close()
     await fill(bootstrap, "bench.raw.in", values)
     out["raw_msgs_per_s"] = round(await raw_loop(bootstrap, len(values), "bench.raw.in", "bench.raw.out"))
+    copier = Child("faust-passthrough", [sys.executable, "-m", "services.bench_faust", "bench.raw.in",
+                                         "bench.faust.out"], stack.env)
+    copier.start()
+    try:
+        out["faust_passthrough_msgs_per_s"] = round(await count_until(bootstrap, "bench.faust.out", len(values), 300))
+    finally:
+        copier.stop()
     await fill(bootstrap, COMPLAINTS_RECEIVED, values)
     worker = Child("worker", [*CLI, "worker"], stack.env)
     worker.start()
     stack.children.append(worker)
     out["router_msgs_per_s"] = round(await count_until(bootstrap, COMPLAINTS_ROUTED, len(values), 300))
     out["router_vs_raw"] = round(out["router_msgs_per_s"] / out["raw_msgs_per_s"], 3)
+    out["router_vs_faust_passthrough"] = round(out["router_msgs_per_s"] / out["faust_passthrough_msgs_per_s"], 3)
 
 
 def start_stack(args: argparse.Namespace, data_dir: Path) -> Stack:

@@ -113,21 +113,26 @@ def cmd_schemas(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+COMMANDS: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
+    "run": ("embedded stack: broker, Redis, SQLite, worker, tracker, API", cmd_run),
+    "api": ("the HTTP API (intake, cases, pages)", cmd_api),
+    "worker": ("the Faust router worker", cmd_worker),
+    "tracker": ("case projection, outbox relay and reconciler", cmd_tracker),
+    "topics": ("create/verify the topics of the plan", cmd_topics),
+    "migrate": ("apply database migrations", cmd_migrate),
+    "user": ("add an API user and print its token", cmd_user),
+    "schemas": ("write schemas/*.json from the event models", cmd_schemas),
+}
+
+
+def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
+    """The full parser; ``extensions=False`` leaves out the tool subcommands (core, chaos, bench, demo),
+    whose modules import most of the code base: a service process (``complaints api``, ``worker``,
+    ``tracker``) would pay 10-45 MB of RSS for them."""
     parser = argparse.ArgumentParser(prog="complaints", description="12319 complaint router")
     sub = parser.add_subparsers(dest="command", required=True)
-    commands: dict[str, tuple[str, Callable[[argparse.Namespace], int]]] = {
-        "run": ("embedded stack: broker, Redis, SQLite, worker, tracker, API", cmd_run),
-        "api": ("the HTTP API (intake, cases, pages)", cmd_api),
-        "worker": ("the Faust router worker", cmd_worker),
-        "tracker": ("case projection, outbox relay and reconciler", cmd_tracker),
-        "topics": ("create/verify the topics of the plan", cmd_topics),
-        "migrate": ("apply database migrations", cmd_migrate),
-        "user": ("add an API user and print its token", cmd_user),
-        "schemas": ("write schemas/*.json from the event models", cmd_schemas),
-    }
     parsers = {}
-    for name, (help_text, fn) in commands.items():
+    for name, (help_text, fn) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text)
         p.set_defaults(fn=fn)
         parsers[name] = p
@@ -136,6 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
     parsers["user"].add_argument("--role", required=True, choices=["operator", "squad", "command", "admin"])
     parsers["user"].add_argument("--unit")
     parsers["schemas"].add_argument("--out", default=str(REPO_ROOT / "schemas"))
+    if not extensions:
+        return parser
     try:
         from services import corecli  # type: ignore[attr-defined,unused-ignore]
 
@@ -155,7 +162,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # A service subcommand (the first word) needs only the service parsers.
+    args = build_parser(extensions=not (argv and argv[0] in COMMANDS)).parse_args(argv)
     handler = getattr(args, "fn", None) or args.func  # core subcommands set `func`
     return int(handler(args) or 0)
 

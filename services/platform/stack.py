@@ -86,6 +86,7 @@ class Stack:
             "COMPLAINTS_REDIS_PREFIX": s.redis_prefix,
             "COMPLAINTS_TOPIC_PARTITIONS": str(s.topic_partitions),
             "COMPLAINTS_LOG_LEVEL": s.log_level,
+            "COMPLAINTS_PRODUCER_COMPRESSION": s.producer_compression,
         })
         # Thread pools (SQLAlchemy calls, the intake writer) otherwise get a malloc arena each,
         # which costs RSS without speed on a 2-core machine.

@@ -54,6 +54,7 @@ def faust_app(settings: RouterSettings) -> faust.App:
         broker_commit_interval=0.5,
         producer_linger_ms=settings.producer_linger_ms,
         producer_max_batch_size=settings.producer_max_batch_bytes,
+        producer_compression_type=settings.compression_type,
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         stream_wait_empty=False,

@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -26,6 +27,7 @@ from services.intake.wechat_port import wechat_router
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.guard import RequestGuard
 from services.platform.kafka import KafkaPublisher
+from services.platform.memory import release_periodically
 from services.platform.redisio import async_redis
 from services.platform.settings import ApiSettings
 from services.tracker import (
@@ -48,7 +50,8 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     sessions = make_sessionmaker(db_engine)
     redis = async_redis(settings.redis_url, socket_timeout=2, socket_connect_timeout=2,
                               health_check_interval=10, retry_on_timeout=False)
-    publisher = KafkaPublisher(settings.kafka_bootstrap, request_timeout_s=settings.publish_timeout_s)
+    publisher = KafkaPublisher(settings.kafka_bootstrap, request_timeout_s=settings.publish_timeout_s,
+                               compression_type=settings.compression_type)
     store = IntakeStore(sessions)
     writer = GroupCommitWriter(store)
     tickets = TicketAllocator(redis, prefix=city.ticket_prefix, timezone=city.timezone,
@@ -60,9 +63,13 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await publisher.start()
+        trimmer = asyncio.create_task(release_periodically(settings.memory_release_every_s))
         try:
             yield
         finally:
+            trimmer.cancel()
+            with suppress(asyncio.CancelledError):
+                await trimmer
             await publisher.stop()
             await redis.aclose()
             writer.close()

@@ -30,6 +30,7 @@ from services.intake.wechat.client import WeChatApiClient, WeChatApiSettings
 from services.platform import metrics
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.kafka import KafkaPublisher
+from services.platform.memory import release_periodically
 from services.platform.settings import TrackerSettings
 from services.platform.topics import ALERTS, COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
 from services.router.alerts import AlertRaised
@@ -88,7 +89,8 @@ class TrackerWorker:
         self.db = make_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.db)
         self.redis = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
-        self.publisher = KafkaPublisher(settings.kafka_bootstrap, request_timeout_s=5.0)
+        self.publisher = KafkaPublisher(settings.kafka_bootstrap, request_timeout_s=5.0,
+                                        compression_type=settings.compression_type)
         self.applied = 0
         self.lag: dict[tuple[str, int], int] = {}
         self._stop = asyncio.Event()
@@ -224,6 +226,7 @@ class TrackerWorker:
             asyncio.create_task(self._every(self.settings.outbox_every_s, self.relay_once, "relay")),
             asyncio.create_task(self._every(self.settings.reconcile_every_s, self._reconcile_async, "reconciler")),
             asyncio.create_task(self._every(2.0, self._heartbeat, "heartbeat")),
+            asyncio.create_task(release_periodically(self.settings.memory_release_every_s)),
         ]
         notifier = self._notifier()
         if notifier is not None:

@@ -53,8 +53,10 @@ def payloads(n: int, texts: list[str]) -> list[bytes]:
     return out
 
 
-async def fill(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=262144)
+async def fill(bootstrap: str, topic: str, values: list[bytes], compression: str | None = None) -> None:
+    """Publish values as the intake would (same compression as the stack's producers)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=262144,
+                                compression_type=compression)
     await producer.start()
     try:
         for v in values:
@@ -147,7 +149,7 @@ async def measure(stack: Stack, args: argparse.Namespace, out: dict[str, Any]) -
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([NewTopic(t, 1, 1) for t in ("bench.raw.in", "bench.raw.out", "bench.faust.out")])
     admin.close()
-    await fill(bootstrap, "bench.raw.in", values)
+    await fill(bootstrap, "bench.raw.in", values, stack.s.compression_type)
     out["raw_msgs_per_s"] = round(await raw_loop(bootstrap, len(values), "bench.raw.in", "bench.raw.out"))
     copier = Child("faust-passthrough", [sys.executable, "-m", "services.bench_faust", "bench.raw.in",
                                          "bench.faust.out"], stack.env)
@@ -156,7 +158,7 @@ async def measure(stack: Stack, args: argparse.Namespace, out: dict[str, Any]) -
         out["faust_passthrough_msgs_per_s"] = round(await count_until(bootstrap, "bench.faust.out", len(values), 300))
     finally:
         copier.stop()
-    await fill(bootstrap, COMPLAINTS_RECEIVED, values)
+    await fill(bootstrap, COMPLAINTS_RECEIVED, values, stack.s.compression_type)
     worker = Child("worker", [*CLI, "worker"], stack.env)
     worker.start()
     stack.children.append(worker)

@@ -4,24 +4,32 @@ names, mask them, featurise."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from services.core.config import CityConfig
 from services.core.gazetteer import Gazetteer, Mention
-from services.core.text import PLACE_MASK, CueMatcher, featurise, normalise
+from services.core.homophones import table as homophone_table
+from services.core.text import PLACE_MASK, CueMatcher, Features, featurise_groups, normalise
 
 
 @dataclass(frozen=True)
 class Analysed:
     normalised: str
     mentions: list[Mention]
-    features: dict[str, float]
+    groups: Features                   # the feature vector as (value, names) groups
     cues: dict[str, list[str]]
     keywords: dict[str, list[str]]
 
+    @cached_property
+    def features(self) -> dict[str, float]:
+        """The feature vector as ``{feature: value}``."""
+        return self.groups.as_dict()
+
 
 class Analyzer:
-    def __init__(self, city: CityConfig, gazetteer: Gazetteer | None = None) -> None:
+    def __init__(self, city: CityConfig, gazetteer: Gazetteer | None = None, *, homophones: bool = False) -> None:
         self.city = city
+        self.fold = homophone_table() if homophones else None
         self.gazetteer = gazetteer or Gazetteer(city)
         self.cues = CueMatcher(city.cues)
         self.keywords = CueMatcher(city.keywords)
@@ -31,7 +39,7 @@ class Analyzer:
         norm = normalise(text)
         mentions = self.gazetteer.find(norm)
         masked = self.gazetteer.mask(norm, mentions, PLACE_MASK)
-        feats, cues, kws = featurise(masked, self.cues, self.keywords, self.request_phrases,
-                                     clause_boost=self.city.clause_boost,
-                                     keyword_weight=self.city.keyword_weight)
-        return Analysed(norm, mentions, feats, cues, kws)
+        groups, cues, kws = featurise_groups(masked, self.cues, self.keywords, self.request_phrases,
+                                             clause_boost=self.city.clause_boost,
+                                             keyword_weight=self.city.keyword_weight, fold=self.fold)
+        return Analysed(norm, mentions, groups, cues, kws)

@@ -13,7 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from services.core.analysis import Analyzer
-from services.core.classifier import Model, urgent_extra
+from services.core.classifier import Model
 from services.core.config import CityConfig, ConfigError
 from services.core.loader import load_city
 from services.core.locator import Location, Locator
@@ -49,7 +49,7 @@ class Engine:
             raise ConfigError(f"model categories differ from taxonomy: {sorted(unknown)}; run `complaints train`")
         self._city = city
         self.model = model
-        self.analyzer = Analyzer(city)
+        self.analyzer = Analyzer(city, homophones=model.homophones)
         self.locator = Locator(city, self.analyzer.gazetteer)
         self._routes: dict[tuple[str, str | None, bool, str], Route] = {}
         self._units: dict[tuple[str | None, bool], dict[str, str]] = {}
@@ -102,7 +102,7 @@ class Engine:
         city = self._city
         th = city.thresholds
         a = self.analyzer.analyse(text)
-        scored, urgency = self.model.decide(a.features)
+        scored, urgency = self.model.decide(a.groups)
         ranked = scored.ranked
         reasons: list[str] = []
         if category_override is not None:
@@ -118,12 +118,11 @@ class Engine:
             elif p1 - p2 < th.review_margin:
                 reasons.append(f"close second category {ranked[1][0]} ({p2:.2f} vs {p1:.2f})")
         group = city.categories[category].group
-        uextra = urgent_extra(a.cues, group)
-        p_urgent = urgency.probability(uextra)
+        p_urgent = urgency.probability_for(a.cues, group)
         urgent = p_urgent >= th.urgent_at
         urgent_evidence: list[str] = []
         if urgent:
-            for f, _v in urgency.evidence(uextra):
+            for f, _v in urgency.evidence_for(a.cues, group):
                 if f.startswith(CUE_PREFIX):
                     group_name = f[len(CUE_PREFIX):].split("|")[0]
                     urgent_evidence.append(f"{group_name}: {'/'.join(a.cues.get(group_name, []))}")

@@ -4,6 +4,9 @@ Features of a text are
 
 - character 1-, 2- and 3-grams of each clause (digits folded to ``0``, whitespace dropped,
   place names already masked by the locator so the model learns the matter, not the town),
+- optionally the 2-grams of the clause folded to syllables (:mod:`homophones`), which match
+  speech-recognition errors that write the right sound with the wrong characters (they take
+  the value of their clause but do not count in the norm),
 - one ``cue:<group>`` feature per lexicon cue group that matches (see ``lexicon.yaml``),
 
 weighted per clause (a clause carrying the request counts ``clause_boost`` times) and
@@ -16,6 +19,9 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from operator import add
 
 import ahocorasick
 
@@ -66,50 +72,112 @@ def clauses(text: str) -> list[str]:
     return [c for c in _CLAUSES.split(text) if c.strip()]
 
 
-def ngrams(clause: str) -> set[str]:
+def _grams(clause: str, fold: Mapping[int, str] | None) -> tuple[set[str], set[str]]:
+    """(character 1-/2-/3-grams, syllable-folded 2-grams) of a clause; built with ``map`` over
+    shifted copies of the string (no per-gram Python code; a trigram is a bigram + a char)."""
     s = _DIGITS.sub("0", clause).replace(" ", "")
-    out = set(s)
-    out.update(s[i:i + 2] for i in range(len(s) - 1))
-    out.update(s[i:i + 3] for i in range(len(s) - 2))
-    return out
+    raw = set(s)
+    bigrams = list(map(add, s, s[1:]))
+    raw.update(bigrams)
+    raw.update(map(add, bigrams, s[2:]))
+    if fold is None:
+        return raw, set()
+    f = s.translate(fold)
+    return raw, set(map(add, f, f[1:]))
 
 
-def featurise(masked: str, cues: CueMatcher, keywords: CueMatcher | None = None,
-              request_phrases: tuple[str, ...] = (),
-              clause_boost: float = 1.0, keyword_weight: float = 1.0) -> tuple[dict[str, float], dict[str, list[str]], dict[str, list[str]]]:
-    """Sparse feature vector of a normalised, place-masked text, plus cue and keyword matches.
+def ngrams(clause: str, fold: Mapping[int, str] | None = None) -> set[str]:
+    """Character 1-, 2- and 3-grams of a clause (digits folded to 0, spaces dropped), plus,
+    with a homophone ``fold`` table (:mod:`services.core.homophones`), the 2-grams of the
+    clause folded to syllables (a two-syllable word heard right but written wrong)."""
+    raw, folded = _grams(clause, fold)
+    return raw | folded
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """The sparse feature vector of one text as (value, feature names) groups: every feature
+    of a text takes one of two or three values (plain, request clause, keyword group), so a
+    linear model scores a group with one sum of its weight rows."""
+
+    groups: tuple[tuple[float, AbstractSet[str]], ...]
+
+    def as_dict(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for value, names in self.groups:
+            out.update(dict.fromkeys(names, value))
+        return out
+
+
+def featurise_groups(masked: str, cues: CueMatcher, keywords: CueMatcher | None = None,
+                     request_phrases: tuple[str, ...] = (), clause_boost: float = 1.0,
+                     keyword_weight: float = 1.0, fold: Mapping[int, str] | None = None,
+                     ) -> tuple[Features, dict[str, list[str]], dict[str, list[str]]]:
+    """Features of a normalised, place-masked text, plus the cue and keyword matches.
 
     A gram's raw weight is the largest weight of the clauses it occurs in (``clause_boost``
     for a clause carrying the request, else 1); cue groups count 1, category keywords
-    ``keyword_weight``; the vector is L2-normalised.  Built with set operations and
-    ``dict.fromkeys`` (no per-gram Python arithmetic): this runs for every complaint.
-    """
+    ``keyword_weight``; the vector is L2-normalised over the character n-grams, cues and
+    keywords (the syllable-folded grams of a ``fold`` table take their clause's value on
+    top).  Built with set operations only: this runs for every complaint."""
     found = cues.find(masked)
     kws = keywords.find(masked) if keywords is not None else {}
     parts = clauses(masked) or [masked]
     plain: set[str] = set()
     boosted: set[str] = set()
+    plain_f: set[str] = set()
+    boosted_f: set[str] = set()
     if clause_boost != 1.0 and len(parts) > 1 and request_phrases:
         for part in parts:
-            target = boosted if any(p in part for p in request_phrases) else plain
-            target |= ngrams(part)
+            raw, folded = _grams(part, fold)
+            if any(p in part for p in request_phrases):
+                boosted |= raw
+                boosted_f |= folded
+            else:
+                plain |= raw
+                plain_f |= folded
+    elif len(parts) == 1:
+        plain, plain_f = _grams(parts[0], fold)
     else:
         for part in parts:
-            plain |= ngrams(part)
+            raw, folded = _grams(part, fold)
+            plain |= raw
+            plain_f |= folded
     plain.discard(PLACE_MASK)
     boosted.discard(PLACE_MASK)
     if clause_boost >= 1.0:
         plain -= boosted
+        plain_f -= boosted_f
     else:
         boosted -= plain
+        boosted_f -= plain_f
+    # the norm counts the character n-grams only: the folded grams ride along with the value
+    # of their clause without diluting the others (a folded gram equal to a character gram
+    # is that gram)
     n_kw = len(kws)
     norm = math.sqrt(len(plain) + len(boosted) * clause_boost * clause_boost + len(found)
                      + n_kw * keyword_weight * keyword_weight) or 1.0
-    feats = dict.fromkeys(plain, 1.0 / norm)
+    plain |= plain_f
+    boosted |= boosted_f
+    if found:
+        plain.update(map(CUE_PREFIX.__add__, found))
+    groups: list[tuple[float, AbstractSet[str]]] = [(1.0 / norm, plain)]
     if boosted:
-        feats.update(dict.fromkeys(boosted, clause_boost / norm))
-    for group in found:
-        feats[CUE_PREFIX + group] = 1.0 / norm
-    for code in kws:
-        feats[KW_PREFIX + code] = keyword_weight / norm
-    return feats, found, kws
+        groups.append((clause_boost / norm, boosted))
+    if kws:
+        names = set(map(KW_PREFIX.__add__, kws))
+        if keyword_weight == 1.0:
+            plain |= names
+        else:
+            groups.append((keyword_weight / norm, names))
+    return Features(tuple(groups)), found, kws
+
+
+def featurise(masked: str, cues: CueMatcher, keywords: CueMatcher | None = None,
+              request_phrases: tuple[str, ...] = (), clause_boost: float = 1.0, keyword_weight: float = 1.0,
+              fold: Mapping[int, str] | None = None,
+              ) -> tuple[dict[str, float], dict[str, list[str]], dict[str, list[str]]]:
+    """:func:`featurise_groups` as a plain ``{feature: value}`` dict (training, tests)."""
+    feats, found, kws = featurise_groups(masked, cues, keywords, request_phrases, clause_boost, keyword_weight,
+                                         fold)
+    return feats.as_dict(), found, kws

@@ -1,10 +1,12 @@
 """Deterministic training of the weight tables, in pure Python.
 
 Category: multinomial logistic regression trained by SGD over shuffled examples (fixed seed),
-with sparse updates (a class's weights move only when its gradient is non-negligible) and L2
-shrinkage folded into each update.  Urgency: binary logistic regression over the same
+each feature's weights for all classes packed into one integer (one exact integer addition
+per feature and update), L2 weight decay as a global scale, class gradients below
+``min_grad`` dropped (a sparse table).  Urgency: binary logistic regression over the same
 features plus cue × category-group conjunctions.  Weights below ``prune`` are dropped from
-the exported table.  Same data + same settings -> byte-identical JSON.
+the exported table.  Same data + same settings -> byte-identical JSON, whatever the
+process's hash seed (feature groups are sorted before any float is summed).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import json
 import math
 import random
+import struct
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
@@ -22,6 +25,7 @@ from typing import Any
 from services.core.analysis import Analyzer
 from services.core.classifier import SCHEMA, urgent_features
 from services.core.config import CityConfig
+from services.core.homophones import table as homophone_table
 from services.core.text import CUE_PREFIX, KW_PREFIX
 
 
@@ -49,6 +53,7 @@ class Settings:
     urgent_pos_weight: float = 3.0
     prune: float = 0.1
     min_df: int = 2
+    homophones: bool = False    # add the syllable-folded 2-grams (services/core/homophones.py)
 
 
 def read_jsonl(path: str | Path, known: Iterable[str] | None = None) -> list[Example]:
@@ -68,58 +73,114 @@ def read_jsonl(path: str | Path, known: Iterable[str] | None = None) -> list[Exa
     return out
 
 
+class _Packed:
+    """Weight rows of ``n`` classes packed into one Python integer per feature: one signed
+    fixed-point slot of 64 bits per class.  Adding two packed rows adds every class's weight
+    at once (exact integer arithmetic, so training stays bit-for-bit deterministic)."""
+
+    SCALE = float(1 << 30)
+    HALF = 1 << 63
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.fmt = struct.Struct(f"<{n}Q")
+        self.bias = int.from_bytes(self.fmt.pack(*([self.HALF] * n)), "little")
+
+    def unpack(self, total: int) -> list[int]:
+        """Slot values (fixed point) of a sum of packed rows."""
+        half = self.HALF
+        return [q - half for q in self.fmt.unpack((total + self.bias).to_bytes(self.fmt.size, "little"))]
+
+    def pack(self, values: Iterable[float]) -> int:
+        half = self.HALF
+        return int.from_bytes(self.fmt.pack(*[round(v) + half for v in values]), "little") - self.bias
+
+
+def _grouped(x: dict[str, float]) -> list[tuple[float, tuple[str, ...]]]:
+    """A feature vector as (value, features) groups: a text's features take 2-4 distinct values."""
+    groups: dict[float, list[str]] = {}
+    for f, v in x.items():
+        groups.setdefault(v, []).append(f)
+    # sorted: float sums must not depend on the (hash-seeded) order of a set of strings
+    return [(v, tuple(sorted(groups[v]))) for v in sorted(groups)]
+
+
 def _softmax_sgd(xs: Sequence[dict[str, float]], ys: Sequence[str], labels: list[str],
                  s: Settings) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Multinomial logistic regression by SGD with L2 weight decay.
+
+    Every feature's weights for all classes are one packed integer (:class:`_Packed`), so
+    scoring an example is one C-level sum over its features and an update is one integer
+    addition per feature.  The L2 decay of all weights is a global scale factor (the stored
+    weights are ``w / scale``).  Class gradients below ``min_grad`` are dropped, which keeps
+    the exported table sparse."""
     rng = random.Random(s.seed)
-    bias = {c: 0.0 for c in labels}
-    weights: dict[str, dict[str, float]] = {}
+    n = len(labels)
+    pk = _Packed(n)
+    index = {c: i for i, c in enumerate(labels)}
+    groups = [_grouped(x) for x in xs]
+    yi = [index[y] for y in ys]
+    rows = dict.fromkeys((f for x in xs for f in x), 0)
+    get = rows.__getitem__
+    bias = [0.0] * n
+    scale = 1.0
     order = list(range(len(xs)))
-    step = 0
     for epoch in range(s.epochs):
         rng.shuffle(order)
         lr = s.lr / (1.0 + epoch * 0.5)
+        shrink = 1.0 - lr * s.l2
         for i in order:
-            step += 1
-            x, y = xs[i], ys[i]
-            scores = dict(bias)
-            for f, v in x.items():
-                row = weights.get(f)
-                if row:
-                    for c, w in row.items():
-                        scores[c] += w * v
-            peak = max(scores.values())
-            exps = {c: math.exp(sc - peak) for c, sc in scores.items()}
-            total = sum(exps.values())
-            shrink = 1.0 - lr * s.l2
-            for c, e in exps.items():
-                g = e / total - (1.0 if c == y else 0.0)
-                if abs(g) < s.min_grad:
-                    continue
-                bias[c] -= lr * g * 0.1
-                for f, v in x.items():
-                    row = weights.setdefault(f, {})
-                    row[c] = row.get(c, 0.0) * shrink - lr * g * v
-    return bias, weights
+            gr = groups[i]
+            scores = bias[:]
+            for v, fs in gr:
+                k = v * scale / pk.SCALE
+                scores = [sc + q * k for sc, q in zip(scores, pk.unpack(sum(map(get, fs))), strict=True)]
+            peak = max(scores)
+            exps = [math.exp(sc - peak) for sc in scores]
+            total = sum(exps)
+            grads = [e / total for e in exps]
+            grads[yi[i]] -= 1.0
+            grads = [g if abs(g) >= s.min_grad else 0.0 for g in grads]
+            bias = [b - lr * g * 0.1 for b, g in zip(bias, grads, strict=True)]
+            scale *= shrink
+            step = -lr * pk.SCALE / scale
+            for v, fs in gr:
+                delta = pk.pack([g * step * v for g in grads])
+                for f in fs:
+                    rows[f] += delta
+    k = scale / pk.SCALE
+    weights: dict[str, dict[str, float]] = {}
+    for f, r in rows.items():
+        row = {labels[c]: q * k for c, q in enumerate(pk.unpack(r)) if q}
+        if row:
+            weights[f] = row
+    return {c: bias[i] for i, c in enumerate(labels)}, weights
 
 
 def _logistic_sgd(xs: Sequence[dict[str, float]], ys: Sequence[bool], s: Settings) -> tuple[float, dict[str, float]]:
+    """Binary logistic regression by SGD (positive examples weigh ``urgent_pos_weight``)."""
     rng = random.Random(s.seed + 1)
     bias = 0.0
-    weights: dict[str, float] = {}
+    groups = [_grouped(x) for x in xs]
+    weights = dict.fromkeys((f for x in xs for f in x), 0.0)
+    get = weights.__getitem__
     order = list(range(len(xs)))
     for epoch in range(s.urgent_epochs):
         rng.shuffle(order)
         lr = s.urgent_lr / (1.0 + epoch * 0.5)
+        shrink = 1.0 - lr * s.l2
         for i in order:
-            x, y = xs[i], ys[i]
-            z = bias + sum(weights.get(f, 0.0) * v for f, v in x.items())
+            gr, y = groups[i], ys[i]
+            z = bias + sum(v * sum(map(get, fs)) for v, fs in gr)
             p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
             g = (p - (1.0 if y else 0.0)) * (s.urgent_pos_weight if y else 1.0)
             if abs(g) < 1e-4:
                 continue
             bias -= lr * g * 0.1
-            for f, v in x.items():
-                weights[f] = weights.get(f, 0.0) * (1.0 - lr * s.l2) - lr * g * v
+            for v, fs in gr:
+                step = lr * g * v
+                for f in fs:
+                    weights[f] = weights[f] * shrink - step
     return bias, weights
 
 
@@ -131,7 +192,7 @@ def train(city: CityConfig, examples: Sequence[Example], settings: Settings | No
           analyzer: Analyzer | None = None) -> dict[str, Any]:
     """Train both models and return the JSON-ready weight table."""
     s = settings or Settings()
-    an = analyzer or Analyzer(city)
+    an = analyzer or Analyzer(city, homophones=s.homophones)
     labels = sorted(city.categories)
     unknown = {e.category for e in examples} - set(labels)
     if unknown:
@@ -154,12 +215,16 @@ def train(city: CityConfig, examples: Sequence[Example], settings: Settings | No
     for e in examples:
         digest.update(f"{e.text}\t{e.category}\t{e.urgent}\n".encode())
     digest.update(json.dumps(asdict(s), sort_keys=True).encode())
+    if s.homophones:
+        digest.update(json.dumps(sorted(homophone_table().items())).encode())
     digest.update(json.dumps([city.cues, city.keywords, city.keyword_weight, city.clause_boost],
                              sort_keys=True, ensure_ascii=False).encode())
     return {
         "schema": SCHEMA,
         "version": digest.hexdigest()[:16],
-        "kind": "char 1-3-gram + cue features; softmax regression (category), logistic regression (urgent)",
+        "kind": "char 1-3-gram (+ syllable-folded 2-gram) + cue features; softmax regression (category), "
+                "logistic regression (urgent)",
+        "features": {"homophones": s.homophones},
         "city": city.code,
         "settings": asdict(s),
         "trained_on": {"examples": len(examples), "urgent": sum(e.urgent for e in examples)},

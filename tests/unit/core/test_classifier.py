@@ -72,6 +72,47 @@ def test_training_is_deterministic(city) -> None:  # type: ignore[no-untyped-def
     assert Model(first).classify({"油烟": 1.0}).ranked[0][0] in city.categories
 
 
+_TRAIN_SAMPLE = """
+import hashlib, json
+from services.core.loader import load_city
+from services.core.training import Settings, train
+from services.corecli import training_examples
+dev, extra = training_examples()
+model = train(load_city("rugao"), dev[::6] + extra[::6], Settings(epochs=3, urgent_epochs=3))
+print(hashlib.sha256(json.dumps(model, sort_keys=True).encode()).hexdigest())
+"""
+
+
+def test_training_does_not_depend_on_hash_seed() -> None:
+    """Sets of n-grams iterate in a hash-seeded order; the weights must not depend on it."""
+    import os
+    import subprocess
+    import sys
+
+    digests = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", _TRAIN_SAMPLE], env=env, capture_output=True, text=True,
+                             check=True, timeout=240)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
+
+
+def test_engine_featurises_like_the_model(city) -> None:  # type: ignore[no-untyped-def]
+    """A model trained with the homophone-folded grams makes the engine add them (and only then)."""
+    from services.core.engine import Engine
+
+    dev, extra = training_examples()
+    sample = dev[::3] + extra[::3]
+    folded = Engine(city, Model(train(city, sample, Settings(epochs=4, urgent_epochs=2, homophones=True))))
+    plain = Engine(city, Model(train(city, sample, Settings(epochs=4, urgent_epochs=2, homophones=False))))
+    assert folded.model.homophones and folded.analyzer.fold is not None
+    assert not plain.model.homophones and plain.analyzer.fold is None
+    text = "楼下那家酒巴每天晚上音乐放到两三点"   # 酒巴 = 酒吧 as speech recognition writes it
+    assert "酒吧".translate(folded.analyzer.fold) in folded.analyzer.analyse(text).features
+    assert folded.decide(text, NOW).category in city.categories
+
+
 def test_folds_are_disjoint_and_cover(city) -> None:  # type: ignore[no-untyped-def]
     dev, _extra = training_examples()
     fs = folds(dev, 5)
@@ -90,16 +131,16 @@ def test_cv_metrics_reach_targets(cv_metrics) -> None:  # type: ignore[no-untype
     m = cv_metrics
     assert tuple(m) == METRIC_KEYS
     assert m["n"] == 480
-    # thresholds a little below the measured 5-fold figures (docs/classifier.md): 0.9208 / 0.9238 /
-    # 1.0 / 0.95 / 0.0125 / 0.1333 / recall 0.9216 / precision 0.8103
-    assert m["category_accuracy"] >= 0.91
-    assert m["macro_f1"] >= 0.91
+    # thresholds a little below the measured 5-fold figures (docs/classifier.md): 0.9271 / 0.9297 /
+    # 1.0 / 0.9583 / 0.0125 / 0.125 / recall 0.902 / precision 0.8519
+    assert m["category_accuracy"] >= 0.92
+    assert m["macro_f1"] >= 0.92
     assert m["territory_accuracy"] >= 0.98
-    assert m["unit_accuracy"] >= 0.94
+    assert m["unit_accuracy"] >= 0.95
     assert m["wrong_unit_rate"] <= 0.02
-    assert m["command_centre_rate"] <= 0.15
+    assert m["command_centre_rate"] <= 0.14
     assert m["urgent_recall"] >= 0.90
-    assert m["urgent_precision"] >= 0.79
+    assert m["urgent_precision"] >= 0.84
 
 
 def test_packed_scores_equal_the_weight_table(engine) -> None:  # type: ignore[no-untyped-def]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from services.intake.wechat.messages import (
 )
 from services.intake.wechat.ports import IntakePort
 from services.intake.wechat.state import OpenComplaint, Pending, WeChatState
+
+log = logging.getLogger(__name__)
 
 RATINGS = ("满意", "基本满意", "不满意")
 VOICE_PLACEHOLDER = "[语音留言，未识别文字，待人工收听]"
@@ -133,7 +136,7 @@ class Conversation:
         )
         place = ticket.place_found or location is not None
         oc = OpenComplaint(ticket.ticket_no, ticket.complaint_id, place, self.clock())
-        await self.state.commit_open(openid, oc, self.window_s, clear_pending=True)
+        await self._remember(openid, oc, clear_pending=True)
         if needs_operator:
             head = f"您的语音留言已登记，工单号：{ticket.ticket_no}。工作人员将尽快收听处理。"
         else:
@@ -143,6 +146,19 @@ class Conversation:
             "发送“查询”可查看办理进度。"
         )
         return head + ("" if place else ASK_PLACE) + tail
+
+    async def _remember(self, openid: str, oc: OpenComplaint, *, clear_pending: bool) -> None:
+        """Open (or extend) the conversation window after the complaint is stored.
+
+        The window is a convenience; the complaint already has its ticket.  If the state store
+        fails now, the citizen must still get the ticket: an error reply would make them send it
+        again and the hotline would get the same problem twice.
+        """
+        try:
+            await self.state.commit_open(openid, oc, self.window_s, clear_pending=clear_pending)
+        except Exception as exc:  # Redis away: answer with the ticket, without a window
+            log.warning("wechat: conversation window for %s not saved: %s: %s", oc.ticket_no,
+                        type(exc).__name__, exc)
 
     async def _supplement(
         self,
@@ -163,7 +179,7 @@ class Conversation:
         )
         place = oc.place_found or location is not None
         updated = OpenComplaint(oc.ticket_no, oc.complaint_id, place, self.clock())
-        await self.state.commit_open(openid, updated, self.window_s, clear_pending=False)
+        await self._remember(openid, updated, clear_pending=False)
         reply = f"已收到{what}，已补充到工单 {oc.ticket_no}。"
         return reply + ("" if place else ASK_PLACE)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -12,8 +13,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from services.core.events import Attachment, GeoPoint
+
+log = logging.getLogger(__name__)
 
 _RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end
@@ -132,7 +136,12 @@ class WeChatState:
             yield acquired
         finally:
             if acquired:
-                await self.redis.eval(_RELEASE, 1, key, token)  # type: ignore[misc]
+                try:
+                    await self.redis.eval(_RELEASE, 1, key, token)  # type: ignore[misc]
+                except (RedisError, OSError) as exc:
+                    # The lock expires by itself; failing here would turn a stored complaint's
+                    # answer into an error and make the citizen send it again.
+                    log.warning("wechat: citizen lock not released (expires in %ss): %s", ttl_s, exc)
 
     # --- open complaint -------------------------------------------------------------------
     async def open_complaint(self, openid: str) -> OpenComplaint | None:

@@ -193,3 +193,18 @@ async def test_other_citizens_are_independent(conv: Conversation, port: InMemory
     await conv.handle(text("违章搭建"))
     r = await conv.handle(text("占道停车", openid="oCitizenB"))
     assert r is not None and "RG00000002" in r and port.create_calls == 2
+
+
+class _WindowStoreDown(WeChatState):
+    async def commit_open(self, *args: object, **kwargs: object) -> None:
+        raise ConnectionError("Redis restarting")
+
+
+async def test_ticket_is_answered_when_the_window_cannot_be_saved(redis: Redis, prefix: str,
+                                                                   port: InMemoryIntakePort, clock: FakeClock) -> None:
+    # The complaint is stored before the window is saved: an error reply now would make the citizen
+    # send the same problem again (found by the chaos run: a "phantom" case behind an error answer).
+    conv = Conversation(port, _WindowStoreDown(redis, prefix), window_s=600, clock=clock)
+    reply = await conv.handle(text("白蒲镇人民路工地晚上施工很吵"))
+    assert reply is not None and "RG00000001" in reply
+    assert list(port.complaints) == ["RG00000001"]

@@ -126,7 +126,7 @@ class AlertState:
                 pipe.exists(self.p + f"open:{ev.complaint_id}")
             flags = await pipe.execute()
         out: list[AlertRaised] = []
-        places: dict[str, list[ComplaintRouted]] = {}
+        places: dict[str, list[ComplaintRouted]] = {}  # hot-spot key -> the batch's events of that place
         watched: set[str] = set()
         async with self.redis.pipeline(transaction=True) as pipe:
             for i, ev in enumerate(events):
@@ -142,17 +142,15 @@ class AlertState:
                     key = self.p + f"hot:{ev.category}:{place}"
                     pipe.zadd(key, {ev.complaint_id: _ts(received_at)})
                     places.setdefault(key, []).append(ev)
-            ranges: list[tuple[str, float]] = []
-            for key, evs in places.items():
-                since = _ts(max(_received_at(ev) for ev in evs) - self.window)
-                pipe.zremrangebyscore(key, "-inf", since)
+            since = {key: _ts(max(map(_received_at, evs)) - self.window) for key, evs in places.items()}
+            for key in places:
+                pipe.zremrangebyscore(key, "-inf", since[key])
                 pipe.expire(key, int(self.window.total_seconds() * 2) + 60)
-                ranges.append((key, since))
-            for key, since in ranges:
-                pipe.zrangebyscore(key, since, "+inf", withscores=True)
+            for key in places:
+                pipe.zrangebyscore(key, since[key], "+inf", withscores=True)
             results = await pipe.execute()
-        for (key, _), members in zip(ranges, results[len(results) - len(ranges):], strict=True):
-            out += self._hotspot(places[key], members)
+        for evs, members in zip(places.values(), results[len(results) - len(places):], strict=True):
+            out += self._hotspot(evs, members)
         return out
 
     def _hotspot(self, evs: list[ComplaintRouted], members: list[tuple[bytes, float]]) -> list[AlertRaised]:

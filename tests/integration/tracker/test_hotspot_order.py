@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import redis.asyncio as aioredis
 
 from services.router.alert_state import AlertState
@@ -12,10 +14,28 @@ from services.router.alerts import AlertKind
 from tests.integration.tracker.test_alerts_stream import routed
 
 
-async def test_hot_spot_found_when_records_arrive_newest_first(redis_url: str) -> None:
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[aioredis.Redis]:
     client = aioredis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def prefix(client: aioredis.Redis) -> AsyncIterator[str]:
     prefix = f"t{uuid.uuid4().hex[:8]}:"
-    state = AlertState(client, prefix, hotspot_threshold=3, hotspot_window=timedelta(hours=1))
+    yield prefix
+    keys = [k async for k in client.scan_iter(f"{prefix}*")]
+    if keys:
+        await client.delete(*keys)
+
+
+@pytest.fixture
+def state(client: aioredis.Redis, prefix: str) -> AlertState:
+    return AlertState(client, prefix, hotspot_threshold=3, hotspot_window=timedelta(hours=1))
+
+
+async def test_hot_spot_found_when_records_arrive_newest_first(state: AlertState) -> None:
     now = datetime.now(UTC)
     events = [routed(f"RG2026112690020{i}", received_at=now - timedelta(minutes=i), village="东陈社区居委会")
               for i in range(3)]  # newest first: the oldest arrives last
@@ -23,16 +43,10 @@ async def test_hot_spot_found_when_records_arrive_newest_first(redis_url: str) -
     for ev in events:
         found += [a for a in await state.track_routed(ev, now) if a.kind == AlertKind.HOTSPOT]
     assert len(found) == 1 and found[0].data["count"] == 3 and found[0].place == "东陈社区居委会"
-    keys = [k async for k in client.scan_iter(f"{prefix}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()
 
 
-async def test_a_batch_watches_each_case_once_and_judges_each_place_once(redis_url: str) -> None:
-    client = aioredis.from_url(redis_url)
-    prefix = f"t{uuid.uuid4().hex[:8]}:"
-    state = AlertState(client, prefix, hotspot_threshold=3, hotspot_window=timedelta(hours=1))
+async def test_a_batch_watches_each_case_once_and_judges_each_place_once(
+        state: AlertState, client: aioredis.Redis, prefix: str) -> None:
     now = datetime.now(UTC)
     hot = [routed(f"RG2026112690030{i}", received_at=now - timedelta(minutes=i), village="东陈社区居委会")
            for i in range(4)]
@@ -42,7 +56,3 @@ async def test_a_batch_watches_each_case_once_and_judges_each_place_once(redis_u
     assert len(spots) == 1 and spots[0].place == "东陈社区居委会" and spots[0].data["count"] == 4
     assert await client.zcard(f"{prefix}alerts:due") == 5  # every distinct case watched once
     assert await state.track_routed_many([], now) == []
-    keys = [k async for k in client.scan_iter(f"{prefix}*")]
-    if keys:
-        await client.delete(*keys)
-    await client.aclose()

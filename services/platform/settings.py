@@ -83,6 +83,8 @@ class RouterSettings(CommonSettings):
     hotspot_threshold: int = Field(default=5, ge=2, le=1000)
     hotspot_window_s: int = Field(default=3600, ge=60, le=7 * 86400)
     alert_check_every_s: float = Field(default=2.0, gt=0, le=60)
+    # how often the worker checks whether the broker lost a log it was reading (see transport.py)
+    lost_log_check_s: float = Field(default=2.0, gt=0, le=60)
 
 
 class TrackerSettings(CommonSettings):

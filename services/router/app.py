@@ -109,6 +109,18 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
         except Exception as exc:  # Redis down must not stop routing
             log.warning("heartbeat failed: %s", exc)
 
+    @app.timer(interval=settings.lost_log_check_s)
+    async def reread_lost_logs() -> None:
+        # A broker that lost its log (embedded Tansu restarted) would otherwise stall this worker:
+        # Faust skips every offset below what it had read.  The tracker's reconciler would route
+        # the complaints after ROUTE_TIMEOUT_S; this gets the stream going again within seconds.
+        consumer = app.consumer
+        if isinstance(consumer, transport.TunedConsumer):
+            try:
+                await consumer.reread_lost_logs()
+            except Exception as exc:  # broker away: the next tick retries
+                log.warning("lost-log check failed: %s: %s", type(exc).__name__, exc)
+
     # --- live time limits and hot spots (issue 5): state in Redis, one alert per alert_id ---
     alerts_topic = app.topic(ALERTS, value_type=bytes, key_type=bytes, internal=False)
     case_events = app.topic(CASES_EVENTS, value_type=bytes, key_type=bytes, internal=False)

@@ -9,11 +9,16 @@ from ``COMPLAINTS_CONSUMER_FETCH_WAIT_MS``.
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from typing import Any
 
 import aiokafka
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as faust_aiokafka
+from faust.types import TP
+
+log = logging.getLogger(__name__)
 
 SCHEME = "tunedkafka"
 
@@ -27,9 +32,56 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         return consumer
 
 
+@dataclass(frozen=True)
+class LostLog:
+    tp: TP
+    read_offset: int  # the last offset this worker had read
+    highwater: int  # the end of the partition's log now, from a fetch response
+
+
 class TunedConsumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    def lost_logs(self) -> list[LostLog]:
+        """Assigned partitions whose log now ends at or before the last offset this worker read.
+
+        That happens only when the broker lost the log (Tansu's memory storage after a restart;
+        Kafka after a topic was re-created or an unclean leader election), or when the group's
+        committed offset points past the end of the log.  Faust then drops every record whose
+        offset is below what it has read ("already seen") until the new log grows past it: the
+        stream stalls silently.  The fetch response's highwater is exact (unlike ListOffsets on
+        Tansu), so this check gives no false alarm.
+        """
+        lost: list[LostLog] = []
+        for tp in self.assignment():
+            read = self._read_offset.get(tp)
+            if read is None:
+                continue
+            try:
+                highwater = self.highwater(tp)
+            except Exception:  # noqa: BLE001 - partition revoked meanwhile, or nothing fetched yet
+                continue
+            if highwater is not None and 0 <= highwater <= read:
+                lost.append(LostLog(tp, read, highwater))
+        return lost
+
+    async def reread_lost_logs(self) -> list[LostLog]:
+        """Start every lost log again from its beginning (at-least-once: consumers are idempotent)."""
+        lost = self.lost_logs()
+        if not lost:
+            return []
+        earliest = await self.earliest_offsets(*(item.tp for item in lost))
+        for item in lost:
+            tp = item.tp
+            # Bookkeeping about offsets of the old log would hold back commits of the new one.
+            for table in (self._committed_offset, self._acked, self._acked_index, self._gap):
+                table.pop(tp, None)
+            await self.seek(tp, int(earliest.get(tp) or 0))
+            log.warning("the log of %s[%s] ends at %s but this worker had read up to %s: the broker "
+                        "lost it; reading it again from the start", tp.topic, tp.partition,
+                        item.highwater, item.read_offset)
+        return lost
 
 
 class Transport(faust_aiokafka.Transport):

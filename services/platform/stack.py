@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.platform.embedded import EmbeddedProcess, start_redis, start_tansu
+from services.platform.embedded import EmbeddedProcess, restart, start_redis, start_tansu
 from services.platform.kafka import ensure_topics
 from services.platform.migrate import upgrade
 from services.platform.settings import StackSettings
@@ -56,6 +56,7 @@ class Stack:
         self.embedded: list[EmbeddedProcess] = []
         self.children: list[Child] = []
         self.env: dict[str, str] = {}
+        self.topics_missing = False  # an embedded broker came back empty and its topics are not there yet
 
     def start_infrastructure(self) -> None:
         s = self.s
@@ -114,8 +115,37 @@ class Stack:
         ]
         return "\n".join(lines)
 
+    def heal_infrastructure(self) -> None:
+        """Start a dead embedded broker or Redis again on its port (the services reconnect by themselves).
+
+        The embedded Tansu keeps topics in memory, so a new one has none: the topics are created
+        again here, and the tracker's reconciler routes what was ticketed but lost with the broker
+        (docs/reliability.md).  Redis comes back from its append-only file.
+        """
+        log_dir = Path(self.s.data_dir) / "logs"
+        for i, proc in enumerate(self.embedded):
+            if proc.proc.poll() is None:
+                continue
+            print(f"[run] {proc.name} exited ({proc.proc.returncode}); restarting on port {proc.port}",
+                  file=sys.stderr, flush=True)
+            try:
+                self.embedded[i] = restart(proc, log_dir)
+            except Exception as exc:  # noqa: BLE001 - retried on the next round
+                print(f"[run] {proc.name} did not come back: {exc}", file=sys.stderr, flush=True)
+                time.sleep(2.0)
+                continue
+            self.topics_missing = self.topics_missing or proc.name == "tansu"
+        broker = next((p for p in self.embedded if p.name == "tansu"), None)
+        if self.topics_missing and broker is not None:
+            try:
+                ensure_topics(broker.url, self.s.topic_partitions, self.s.topic_replication)
+                self.topics_missing = False
+            except Exception as exc:  # noqa: BLE001 - retried on the next round
+                print(f"[run] could not create the topics again: {exc}", file=sys.stderr, flush=True)
+
     def supervise(self, stop: list[bool]) -> None:
         while not stop[0]:
+            self.heal_infrastructure()
             for child in self.children:
                 if not child.alive() and not stop[0]:
                     child.restarts += 1

@@ -31,6 +31,7 @@ from services.platform.topics import (
 from services.router import transport
 from services.router.alert_state import AlertState
 from services.router.alerts import AlertRaised
+from services.router.delivery import Outgoing, deliver, with_redis_retry
 from services.router.handler import InvalidEvent, dead_letter, route_record
 
 log = logging.getLogger(__name__)
@@ -72,30 +73,35 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
     redis = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     stats: dict[str, int] = {"routed": 0, "dead_lettered": 0}
 
-    async def to_dlq(event: Any, reason: str, error_type: str) -> None:
+    def dead_letter_record(event: Any, reason: str, error_type: str) -> Outgoing:
         msg = event.message
         letter = dead_letter(source_topic=msg.topic, partition=msg.partition, offset=msg.offset,
                              key=event.key, raw=event.value, reason=reason, error_type=error_type)
-        await dlq.send(key=event.key, value=letter.model_dump_json().encode())
-        stats["dead_lettered"] += 1
         log.warning("dead-lettered %s[%s]@%s: %s", msg.topic, msg.partition, msg.offset, reason)
+        return Outgoing(dlq, event.key, letter.model_dump_json().encode())
 
     @app.agent(received)
     async def route(stream: Any) -> None:
-        # Batches amortise Faust's per-event cost; order within a partition is kept.
+        # Batches amortise Faust's per-event cost; order within a partition is kept.  A batch's
+        # input is acknowledged only after the broker has every record it produced, so a broker
+        # that fails or restarts meanwhile costs a re-send, never a lost routing decision.
         async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
+            out: list[Outgoing] = []
             for event in events:
                 try:
-                    out = route_record(engine, event.value)
+                    decided = route_record(engine, event.value)
                 except InvalidEvent as exc:
-                    await to_dlq(event, exc.reason, exc.error_type)
+                    out.append(dead_letter_record(event, exc.reason, exc.error_type))
                     continue
                 except Exception as exc:  # a bug must not stop routing: the record is kept on the DLQ
                     log.exception("routing failed")
-                    await to_dlq(event, f"{type(exc).__name__}: {exc}", "processing")
+                    out.append(dead_letter_record(event, f"{type(exc).__name__}: {exc}", "processing"))
                     continue
-                await routed.send(key=out.complaint_id.encode(), value=out.model_dump_json().encode())
-                stats["routed"] += 1
+                out.append(Outgoing(routed, decided.complaint_id.encode(), decided.model_dump_json().encode()))
+            await deliver(out)
+            dead = sum(1 for o in out if o.topic is dlq)
+            stats["routed"] += len(out) - dead
+            stats["dead_lettered"] += dead
 
     @app.timer(interval=settings.heartbeat_every_s)
     async def heartbeat() -> None:
@@ -147,16 +153,25 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
                     batch.append(ComplaintRouted.model_validate_json(value))
                 except ValidationError as exc:
                     log.warning("alerts: skipped an invalid routed record: %s", exc.errors()[0].get("msg"))
-            await raise_alerts(await watch.track_routed_many(batch, datetime.now(UTC)))
+
+            async def track(b: list[ComplaintRouted] = batch) -> list[AlertRaised]:
+                return await watch.track_routed_many(b, datetime.now(UTC))
+
+            await with_redis_retry("hot spots", track, raise_alerts)
 
     @app.agent(case_events)
     async def watch_cases(stream: Any) -> None:
         async for value in stream:
             try:
                 event = CaseEvent.model_validate_json(value)
-                await raise_alerts(await watch.apply_case_event(event, datetime.now(UTC)))
             except ValidationError as exc:
                 log.warning("alerts: skipped an invalid case event: %s", exc.errors()[0].get("msg"))
+                continue
+
+            async def apply(e: CaseEvent = event) -> list[AlertRaised]:
+                return await watch.apply_case_event(e, datetime.now(UTC))
+
+            await with_redis_retry("case alerts", apply, raise_alerts)
 
     @app.timer(interval=settings.alert_check_every_s)
     async def check_deadlines() -> None:

@@ -1,0 +1,26 @@
+"""Service logging: request URLs of outbound HTTP calls (WeChat's carry the access token) stay out of the logs."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from services.platform.logs import setup
+
+
+def test_outbound_request_urls_are_not_logged(capsys: pytest.CaptureFixture[str]) -> None:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        setup("text", "INFO", "tracker")
+        logging.getLogger("httpx").info("HTTP Request: POST https://api.weixin.qq.com/cgi-bin/message/custom/send"
+                                        "?access_token=SECRET-TOKEN \"HTTP/1.1 200 OK\"")
+        logging.getLogger("services.tracker.notifier").info("notified 1 citizen")
+        logging.getLogger("httpx").warning("retrying after a timeout")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    err = capsys.readouterr().err
+    assert "SECRET-TOKEN" not in err
+    assert "notified 1 citizen" in err and "retrying after a timeout" in err

@@ -175,7 +175,7 @@ class ChaosSystem:
 
     def _restart_embedded(self, name: str) -> EmbeddedProcess:
         assert self.stack is not None
-        with self._lock:
+        with self._lock, self.stack.lock:  # the supervisor must not restart it at the same time
             old = self._embedded(name)
             new = embedded.restart(old, log_dir=self.log_dir)
             self.stack.embedded[self.stack.embedded.index(old)] = new

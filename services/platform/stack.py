@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,8 @@ class Stack:
         self.children: list[Child] = []
         self.env: dict[str, str] = {}
         self.topics_missing = False  # an embedded broker came back empty and its topics are not there yet
+        # Held while an embedded process is being replaced (here or by the chaos harness).
+        self.lock = threading.RLock()
 
     def start_infrastructure(self) -> None:
         s = self.s
@@ -122,6 +125,10 @@ class Stack:
         again here, and the tracker's reconciler routes what was ticketed but lost with the broker
         (docs/reliability.md).  Redis comes back from its append-only file.
         """
+        with self.lock:
+            self._heal_infrastructure()
+
+    def _heal_infrastructure(self) -> None:
         log_dir = Path(self.s.data_dir) / "logs"
         for i, proc in enumerate(self.embedded):
             if proc.proc.poll() is None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.core.engine import Engine
@@ -99,6 +99,21 @@ def apply_received(session: Session, ev: ComplaintReceived) -> Case | None:
     return case
 
 
+def _claim_dispatch(session: Session, case: Case) -> bool:
+    """Move the row from received to dispatched unless another transaction already did.
+
+    The stream and the reconciler can decide the same case at the same time (the tracker is
+    behind, the route timeout passes).  Both read "received"; without this compare-and-set both
+    would dispatch it and record two decisions.  On PostgreSQL the UPDATE waits for the other
+    transaction and re-checks the condition on the row it committed; SQLite serialises writers.
+    (A case created in this transaction is flushed first, so the UPDATE finds it.)
+    """
+    claimed = session.execute(
+        update(Case).where(Case.complaint_id == case.complaint_id, Case.status == RECEIVED)
+        .values(status=DISPATCHED).execution_options(synchronize_session=False))
+    return bool(getattr(claimed, "rowcount", 0) == 1)
+
+
 def apply_routed(session: Session, ev: ComplaintRouted, received: ComplaintReceived | None = None,
                  engine: Engine | None = None) -> bool:
     """Dispatch the case per the routing decision.  Returns True if the case changed.
@@ -116,7 +131,7 @@ def apply_routed(session: Session, ev: ComplaintRouted, received: ComplaintRecei
             return False
         session.flush()
         case = created
-    if case.status != RECEIVED or _already(session, ev.event_id):
+    if case.status != RECEIVED or _already(session, ev.event_id) or not _claim_dispatch(session, case):
         return False
     case.status = DISPATCHED
     case.category = ev.category

@@ -47,7 +47,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     examples = read_jsonl(args.file)
     if args.cv:
         _dev, extra = training_examples()
-        outcomes = cross_validate(city, examples, args.cv, extra)
+        outcomes = cross_validate(city, examples, args.cv, extra, shuffle=args.cv_seed)
     else:
         outcomes = run(Engine.load(args.city), examples)
     result = metrics(outcomes)
@@ -55,6 +55,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(json.dumps({k: result[k] for k in METRIC_KEYS}))
         return 0
     how = f"{args.cv}-fold cross-validation" if args.cv else "trained model"
+    if args.cv and args.cv_seed is not None:
+        how += f", partition seed {args.cv_seed}"
     print(f"{args.file} ({how})")
     for key in METRIC_KEYS:
         print(f"  {key:20s} {result[key]}")
@@ -95,6 +97,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("file")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--cv", type=int, default=0, metavar="K", help="K-fold cross-validation on FILE")
+    p.add_argument("--cv-seed", type=int, default=None, metavar="N",
+                   help="with --cv: another stratified partition (items shuffled with seed N within each category)")
     p.add_argument("--city", default="rugao")
     p.set_defaults(func=cmd_eval)
 

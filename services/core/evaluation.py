@@ -4,6 +4,7 @@ training data may be in every fold)."""
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -74,27 +75,34 @@ def run(engine: Engine, examples: Sequence[Example]) -> list[Outcome]:
     return [Outcome(e, engine.decide(e.text, _T0, location_label=e.location_label)) for e in examples]
 
 
-def folds(examples: Sequence[Example], k: int, seed: int = 7) -> list[list[int]]:
-    """Stratified by category, deterministic: fold i gets every k-th item of each category."""
+def folds(examples: Sequence[Example], k: int, seed: int = 7, shuffle: int | None = None) -> list[list[int]]:
+    """Stratified by category, deterministic: fold i gets every k-th item of each category (in
+    file order, or, with ``shuffle``, in an order shuffled by ``random.Random(shuffle)`` -- another
+    partition, to see how much a CV figure owes to the split)."""
     by_cat: dict[str, list[int]] = {}
     for i, e in enumerate(examples):
         by_cat.setdefault(e.category, []).append(i)
     out: list[list[int]] = [[] for _ in range(k)]
-    offset = seed % k
+    offset = seed % k if shuffle is None else 0
+    rng = random.Random(shuffle)
     for cat in sorted(by_cat):
-        for j, idx in enumerate(by_cat[cat]):
+        items = by_cat[cat][:]
+        if shuffle is not None:
+            rng.shuffle(items)
+        for j, idx in enumerate(items):
             out[(j + offset) % k].append(idx)
-        offset = (offset + len(by_cat[cat])) % k
+        offset = (offset + len(items)) % k
     return [sorted(f) for f in out]
 
 
 def cross_validate(city: CityConfig, examples: Sequence[Example], k: int, extra: Sequence[Example] = (),
-                   settings: Settings | None = None) -> list[Outcome]:
-    """K-fold CV: each fold is decided by a model trained on the other folds plus ``extra``."""
+                   settings: Settings | None = None, shuffle: int | None = None) -> list[Outcome]:
+    """K-fold CV: each fold is decided by a model trained on the other folds plus ``extra``
+    (``shuffle``: the seed of another stratified partition, see :func:`folds`)."""
     if k < 2:
         raise ValueError("--cv needs K >= 2")
     outcomes: list[Outcome | None] = [None] * len(examples)
-    for test_idx in folds(examples, k):
+    for test_idx in folds(examples, k, shuffle=shuffle):
         held = set(test_idx)
         train_set = [e for i, e in enumerate(examples) if i not in held] + list(extra)
         engine = Engine(city, Model(train(city, train_set, settings)))

@@ -47,7 +47,7 @@ class Settings:
     epochs: int = 20
     lr: float = 3.0
     l2: float = 1e-5
-    min_grad: float = 0.01
+    min_grad: float = 0.001     # class gradients below this are dropped (0.01 before: see docs/classifier.md)
     urgent_epochs: int = 12
     urgent_lr: float = 0.8
     urgent_pos_weight: float = 3.0

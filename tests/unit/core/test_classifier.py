@@ -131,10 +131,10 @@ def test_cv_metrics_reach_targets(cv_metrics) -> None:  # type: ignore[no-untype
     m = cv_metrics
     assert tuple(m) == METRIC_KEYS
     assert m["n"] == 480
-    # thresholds a little below the measured 5-fold figures (docs/classifier.md): 0.9271 / 0.9297 /
-    # 1.0 / 0.9583 / 0.0125 / 0.125 / recall 0.902 / precision 0.8519
-    assert m["category_accuracy"] >= 0.92
-    assert m["macro_f1"] >= 0.92
+    # thresholds a little below the measured 5-fold figures (docs/classifier.md): 0.9375 / 0.9396 /
+    # 1.0 / 0.9542 / 0.0104 / 0.1313 / recall 0.9216 / precision 0.8545
+    assert m["category_accuracy"] >= 0.93
+    assert m["macro_f1"] >= 0.93
     assert m["territory_accuracy"] >= 0.98
     assert m["unit_accuracy"] >= 0.95
     assert m["wrong_unit_rate"] <= 0.02

@@ -19,6 +19,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import CommitFailedError
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -137,7 +138,13 @@ class TrackerWorker:
                     if not records:
                         continue
                     changes = await asyncio.to_thread(self._apply, records)
-                    await consumer.commit()
+                    try:
+                        await consumer.commit()
+                    except CommitFailedError as exc:
+                        # The group rebalanced meanwhile (a broker restart makes every member
+                        # unknown).  The batch is applied; whoever holds the partitions now may
+                        # apply it again, which changes nothing.  Reconnecting instead cost ~20 s.
+                        log.warning("tracker commit skipped after a rebalance: %s", str(exc).split("\n")[0])
                     self.applied += len(records)
                     await self._lag(consumer, batches)
                     await self.feed(changes)
@@ -147,8 +154,10 @@ class TrackerWorker:
                 log.warning("tracker consumer error (%s: %s); reconnecting", type(exc).__name__, exc)
                 await asyncio.sleep(1.0)
             finally:
+                # stop() leaves the group; against a broker that just restarted it can wait for
+                # its request timeout (40 s), and nothing is consumed meanwhile.
                 with contextlib.suppress(Exception):
-                    await consumer.stop()
+                    await asyncio.wait_for(consumer.stop(), timeout=5.0)
 
     async def _lag(self, consumer: AIOKafkaConsumer, partitions: Any) -> None:
         """Records not yet consumed, per partition seen in the last batch (for /metrics)."""

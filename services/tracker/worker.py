@@ -83,6 +83,32 @@ def _apply_one(session: Session, ev: ComplaintReceived | ComplaintRouted | Alert
     return None
 
 
+LOST_LOG_CHECK_S = 2.0
+
+
+async def reread_lost_logs(consumer: AIOKafkaConsumer) -> list[tuple[str, int]]:
+    """Partitions whose position is past the end of the log go back to its beginning.
+
+    After the embedded broker restarts (memory storage) the logs start again at 0, but a
+    committed offset of the old log can reach the new group; the broker then answers fetches
+    at that offset with nothing, and the tracker would wait until the new log grew past it
+    (the reconciler routed those complaints meanwhile).  The highwater comes from fetch
+    responses and is exact.
+    """
+    lost: list[tuple[str, int]] = []
+    for tp in consumer.assignment():
+        highwater = consumer.highwater(tp)
+        if highwater is None:
+            continue
+        position = await consumer.position(tp)
+        if position > highwater:
+            log.warning("the log of %s[%s] ends at %s but the tracker's position is %s: the broker lost it; "
+                        "reading it again from the start", tp.topic, tp.partition, highwater, position)
+            await consumer.seek_to_beginning(tp)
+            lost.append((tp.topic, tp.partition))
+    return lost
+
+
 class TrackerWorker:
     def __init__(self, settings: TrackerSettings, engine: Engine | None = None) -> None:
         self.settings = settings
@@ -132,7 +158,11 @@ class TrackerWorker:
             )
             try:
                 await consumer.start()
+                next_check = time.monotonic() + LOST_LOG_CHECK_S
                 while not self._stop.is_set():
+                    if time.monotonic() >= next_check:
+                        await reread_lost_logs(consumer)
+                        next_check = time.monotonic() + LOST_LOG_CHECK_S
                     batches = await consumer.getmany(timeout_ms=200, max_records=500)
                     records = [(tp.topic, m.value) for tp, msgs in batches.items() for m in msgs]
                     if not records:

@@ -14,7 +14,7 @@ import httpx
 from kafka import KafkaConsumer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from services.platform.topics import COMPLAINTS_RECEIVED
+from services.platform.topics import COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
 from tests.e2e.test_pipeline import wait_routed
 
 STALE_OFFSET = 1000
@@ -42,3 +42,24 @@ def test_router_rereads_a_log_that_ends_before_its_committed_offset(stack_factor
     cases = [wait_routed(stack.base_url, stack.headers, t, timeout_s=90) for t in tickets]
     assert {c["routed_by"] for c in cases} == {"stream"}, [c["routed_by"] for c in cases]
     assert "reading it again from the start" in stack.logs("worker")
+
+
+def test_tracker_rereads_a_log_that_ends_before_its_committed_offset(stack_factory: Any, sqlite_url: str) -> None:
+    stack = stack_factory(sqlite_url, services=("worker", "api"), route_timeout_s="600")
+    group = stack.env["COMPLAINTS_TRACKER_GROUP"]
+    client = KafkaConsumer(bootstrap_servers=stack.env["COMPLAINTS_KAFKA_BOOTSTRAP"], group_id=group,
+                           enable_auto_commit=False)
+    parts = [TopicPartition(topic, p) for topic in (COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED) for p in range(3)]
+    client.assign(parts)
+    client.commit({tp: OffsetAndMetadata(STALE_OFFSET, "", -1) for tp in parts})
+    client.close()
+
+    tickets = []
+    for i in range(6):
+        body = {"channel": "hotline", "text": f"丁堰镇人民路路灯坏了一整条街都是黑的，第{i}回", "phone": "13812345678"}
+        r = httpx.post(f"{stack.base_url}/api/v1/complaints", json=body, headers=stack.headers, timeout=10)
+        assert r.status_code == 201, r.text
+        tickets.append(r.json()["ticket_no"])
+    stack.start("tracker")
+    cases = [wait_routed(stack.base_url, stack.headers, t, timeout_s=90) for t in tickets]
+    assert {c["routed_by"] for c in cases} == {"stream"}, [c["routed_by"] for c in cases]

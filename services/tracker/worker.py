@@ -83,7 +83,7 @@ def _apply_one(session: Session, ev: ComplaintReceived | ComplaintRouted | Alert
     return None
 
 
-LOST_LOG_CHECK_S = 2.0
+LOST_LOG_CHECK_S = 1.0
 
 
 async def reread_lost_logs(consumer: AIOKafkaConsumer) -> list[tuple[str, int]]:
@@ -106,6 +106,15 @@ async def reread_lost_logs(consumer: AIOKafkaConsumer) -> list[tuple[str, int]]:
                         "reading it again from the start", tp.topic, tp.partition, highwater, position)
             await consumer.seek_to_beginning(tp)
             lost.append((tp.topic, tp.partition))
+    if lost:
+        # Commit the new start at once: a consumer restarted before the next batch would
+        # otherwise begin at the stale committed offset again.
+        parts = [tp for tp in consumer.assignment() if (tp.topic, tp.partition) in lost]
+        try:
+            starts = await consumer.beginning_offsets(parts)
+            await consumer.commit({tp: starts[tp] for tp in parts})
+        except Exception as exc:  # noqa: BLE001 - the next batch's commit does it too
+            log.warning("could not commit the new start of %s: %s", lost, exc)
     return lost
 
 

@@ -10,9 +10,9 @@ ignored (and not recorded), so re-processing never overwrites squad work.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, inspect, select, update
 from sqlalchemy.orm import Session
 
 from services.core.engine import Engine
@@ -106,11 +106,13 @@ def _claim_dispatch(session: Session, case: Case) -> bool:
     behind, the route timeout passes).  Both read "received"; without this compare-and-set both
     would dispatch it and record two decisions.  On PostgreSQL the UPDATE waits for the other
     transaction and re-checks the condition on the row it committed; SQLite serialises writers.
-    (A case created in this transaction is flushed first, so the UPDATE finds it.)
     """
-    claimed = session.execute(
-        update(Case).where(Case.complaint_id == case.complaint_id, Case.status == RECEIVED)
-        .values(status=DISPATCHED).execution_options(synchronize_session=False))
+    if inspect(case).pending:
+        return True  # created by this transaction and not written yet: nobody else can see it
+    table = cast(Table, Case.__table__)
+    with session.no_autoflush:  # one statement, not a flush of the whole batch per event
+        claimed = session.execute(update(table).where(table.c.complaint_id == case.complaint_id,
+                                                      table.c.status == RECEIVED).values(status=DISPATCHED))
     return bool(getattr(claimed, "rowcount", 0) == 1)
 
 

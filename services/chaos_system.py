@@ -22,7 +22,6 @@ from pydantic import SecretStr
 from services.chaos_wechat import FakeWeChatApi
 from services.platform import embedded
 from services.platform.embedded import EmbeddedProcess, free_port
-from services.platform.kafka import ensure_topics
 from services.platform.settings import StackSettings
 from services.platform.stack import Child, Stack
 
@@ -186,13 +185,16 @@ class ChaosSystem:
         self._restart_embedded("redis")
 
     def restart_broker(self) -> None:
-        """SIGKILL Tansu and start it again: memory storage, so every topic, record and offset is gone.
-
-        Whoever restarts the embedded broker re-creates the topics of the plan (here, like an operator
-        running `complaints topics`); the services reconnect by themselves.
+        """SIGKILL Tansu and recover as `complaints run` does: memory storage, so every topic, record
+        and offset is gone; the supervisor kills the services (offsets of the lost log, a producer that
+        would auto-create topics), starts the broker again, re-creates the topics and starts the
+        services afresh.
         """
-        broker = self._restart_embedded("tansu")
-        ensure_topics(broker.url, self.partitions)
+        assert self.stack is not None
+        with self._lock, self.stack.lock:
+            self._embedded("tansu").kill()
+            # what `complaints run` does with a dead broker: consumers, broker, topics
+            self.stack.heal_infrastructure()
 
     def restart_postgres(self) -> None:
         if self.db != "postgresql":

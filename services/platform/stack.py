@@ -135,6 +135,8 @@ class Stack:
                 continue
             print(f"[run] {proc.name} exited ({proc.proc.returncode}); restarting on port {proc.port}",
                   file=sys.stderr, flush=True)
+            if proc.name == "tansu":
+                self._stop_broker_clients()
             try:
                 self.embedded[i] = restart(proc, log_dir)
             except Exception as exc:  # noqa: BLE001 - retried on the next round
@@ -149,6 +151,22 @@ class Stack:
                 self.topics_missing = False
             except Exception as exc:  # noqa: BLE001 - retried on the next round
                 print(f"[run] could not create the topics again: {exc}", file=sys.stderr, flush=True)
+
+    def _stop_broker_clients(self) -> None:
+        """Kill every service before a new, empty broker comes up; the supervisor starts them again.
+
+        The consumers' positions and any offset they would commit belong to the lost log: carried
+        over, they would wait at (or skip to) an offset the new log reaches only later.  The API's
+        producer would create a missing topic on its first publish (Tansu creates it with 4
+        partitions) before the topics of the plan exist.  Started afresh after the topics are
+        created, every service finds the plan's topics and no committed offsets.  SIGKILL, not
+        SIGTERM: a graceful stop would try to commit those offsets.  What the API had ticketed is
+        in the intake log (adopted and published again; the reconciler routes the rest).
+        """
+        for child in self.children:
+            if child.alive() and child.proc is not None:
+                child.proc.kill()
+                child.proc.wait(10)
 
     def supervise(self, stop: list[bool]) -> None:
         while not stop[0]:

@@ -3,7 +3,8 @@
 (a) raw_msgs_per_s   hand-written aiokafka consume -> produce loop (one Python process)
 (b0) faust_passthrough_msgs_per_s  a Faust agent that only copies them (Faust's own ceiling here)
 (b) router_msgs_per_s the Faust router on the same messages with real classification
-(c) e2e_p50/p95/p99  HTTP 201 -> case visible (tracker commit) at a fixed offered rate
+(c) e2e_p50/p95/p99  HTTP 201 -> case visible (tracker commit) at a fixed offered rate;
+    e2e_cpu_us_per_complaint: CPU of each process (and of the load generator) per complaint meanwhile
 (d) intake_max_per_s highest offered rate sustained for --step-s with POST p99 < 1 s and no errors
 (e) rss_mb           peak RSS of the embedded stack (broker, Redis, worker, tracker, API)
 """
@@ -115,6 +116,26 @@ async def count_until(bootstrap: str, topic: str, n: int, timeout_s: float) -> f
     return n / max(1e-9, last - first)
 
 
+def process_key(proc: psutil.Process, cmd: list[str]) -> str:
+    """tansu, redis, or the service name (worker, tracker, api) of a stack process."""
+    return "tansu" if "memory://tansu/" in cmd else ("redis" if "redis" in proc.name() else cmd[-1])
+
+
+def cpu_seconds(pids: list[int]) -> dict[str, float]:
+    """CPU time (user + system) so far of each stack process, and of this one (the load generator)."""
+    out: dict[str, float] = {}
+    for pid in pids:
+        try:
+            proc = psutil.Process(pid)
+            times, key = proc.cpu_times(), process_key(proc, proc.cmdline())
+        except psutil.Error:
+            continue
+        out[key] = out.get(key, 0.0) + times.user + times.system
+    own = psutil.Process().cpu_times()
+    out["load_generator"] = own.user + own.system
+    return out
+
+
 class RssSampler(threading.Thread):
     def __init__(self, pids: list[int]) -> None:
         super().__init__(daemon=True)
@@ -133,7 +154,7 @@ class RssSampler(threading.Thread):
                 except psutil.Error:
                     continue
                 total += rss
-                key = "tansu" if "memory://tansu/" in cmd else ("redis" if "redis" in proc.name() else cmd[-1])
+                key = process_key(proc, cmd)
                 self.per_process[key] = max(self.per_process.get(key, 0.0), round(rss / 2**20, 1))
             self.peak_mb = max(self.peak_mb, total / 2**20)
 
@@ -244,8 +265,13 @@ async def measure_http(stack: Stack, args: argparse.Namespace, out: dict[str, An
     watcher = FeedWatcher(stack.env["COMPLAINTS_REDIS_URL"], f"{stack.s.redis_prefix}feed")
     await watcher.start()
     await offer(base, token, texts, 20, 2)  # warm-up
+    cpu_before = cpu_seconds(stack_pids(stack))
     load = await offer(base, token, texts, args.rate, args.duration)
+    cpu_after = cpu_seconds(stack_pids(stack))
     tickets = list(load.ticket_at)
+    # Where a complaint's CPU goes at the offered rate (µs per ticketed complaint, per process).
+    out["e2e_cpu_us_per_complaint"] = {
+        k: round((cpu_after[k] - cpu_before[k]) / max(1, len(tickets)) * 1e6) for k in cpu_after if k in cpu_before}
     await watcher.wait_for(tickets, 30)
     latencies = [watcher.seen[t] - load.ticket_at[t] for t in tickets if t in watcher.seen]
     await watcher.stop()

@@ -95,7 +95,7 @@ async def reread_lost_logs(consumer: AIOKafkaConsumer) -> list[tuple[str, int]]:
     (the reconciler routed those complaints meanwhile).  The highwater comes from fetch
     responses and is exact.
     """
-    lost: list[tuple[str, int]] = []
+    lost = []
     for tp in consumer.assignment():
         highwater = consumer.highwater(tp)
         if highwater is None:
@@ -105,17 +105,16 @@ async def reread_lost_logs(consumer: AIOKafkaConsumer) -> list[tuple[str, int]]:
             log.warning("the log of %s[%s] ends at %s but the tracker's position is %s: the broker lost it; "
                         "reading it again from the start", tp.topic, tp.partition, highwater, position)
             await consumer.seek_to_beginning(tp)
-            lost.append((tp.topic, tp.partition))
+            lost.append(tp)
     if lost:
         # Commit the new start at once: a consumer restarted before the next batch would
         # otherwise begin at the stale committed offset again.
-        parts = [tp for tp in consumer.assignment() if (tp.topic, tp.partition) in lost]
         try:
-            starts = await consumer.beginning_offsets(parts)
-            await consumer.commit({tp: starts[tp] for tp in parts})
+            starts = await consumer.beginning_offsets(lost)
+            await consumer.commit({tp: starts[tp] for tp in lost})
         except Exception as exc:  # noqa: BLE001 - the next batch's commit does it too
             log.warning("could not commit the new start of %s: %s", lost, exc)
-    return lost
+    return [(tp.topic, tp.partition) for tp in lost]
 
 
 class TrackerWorker:

@@ -70,7 +70,17 @@ class ApiSettings(CommonSettings):
     wechat_require_encryption: bool = False
 
 
-class RouterSettings(CommonSettings):
+class AlertSettings(CommonSettings):
+    """Live alerts (issue 5): the tracker registers each dispatched case, the router checks deadlines.
+
+    Hot spot = at least ``hotspot_threshold`` complaints of one category from one place within the window.
+    """
+
+    hotspot_threshold: int = Field(default=5, ge=2, le=1000)
+    hotspot_window_s: int = Field(default=3600, ge=60, le=7 * 86400)
+
+
+class RouterSettings(AlertSettings):
     router_group: str = "complaints-router"
     worker_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     producer_linger_ms: int = Field(default=1, ge=0, le=1000)
@@ -79,15 +89,12 @@ class RouterSettings(CommonSettings):
     batch_max: int = Field(default=200, ge=1, le=10000)
     batch_within_s: float = Field(default=0.002, gt=0, le=5)
     heartbeat_every_s: float = 2.0
-    # live alerts (issue 5): hot spot = at least N complaints of one category from one place in the window
-    hotspot_threshold: int = Field(default=5, ge=2, le=1000)
-    hotspot_window_s: int = Field(default=3600, ge=60, le=7 * 86400)
     alert_check_every_s: float = Field(default=2.0, gt=0, le=60)
     # how often the worker checks whether the broker lost a log it was reading (see transport.py)
     lost_log_check_s: float = Field(default=2.0, gt=0, le=60)
 
 
-class TrackerSettings(CommonSettings):
+class TrackerSettings(AlertSettings):
     tracker_group: str = "complaints-tracker"
     route_timeout_s: float = Field(default=60.0, ge=1.0, description="received but not routed after this -> routed by the reconciler")
     reconcile_every_s: float = 5.0

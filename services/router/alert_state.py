@@ -14,7 +14,7 @@ Keys (under the settings' ``redis_prefix``):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -200,6 +200,21 @@ class AlertState:
         if cool is None:
             return True
         return bool(await self.redis.set(cool, alert.alert_id, nx=True, ex=int(self.window.total_seconds())))
+
+    async def raise_new(self, alerts: Iterable[AlertRaised], send: Callable[[AlertRaised], Awaitable[None]]) -> int:
+        """Send each alert not raised before (by any process); a failed send gives its claim back
+        and re-raises, so a later deadline check raises it.  Returns how many were sent."""
+        sent = 0
+        for alert in {a.alert_id: a for a in alerts}.values():
+            if not await self.claim(alert):
+                continue
+            try:
+                await send(alert)
+            except BaseException:
+                await self.release([alert])
+                raise
+            sent += 1
+        return sent
 
     async def release(self, alerts: Iterable[AlertRaised]) -> None:
         """Forget claims whose publish failed, so a later check raises them."""

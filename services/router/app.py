@@ -1,5 +1,8 @@
 """The router worker (Faust): complaints.received -> core -> complaints.routed (or complaints.dlq).
 
+It also keeps the live time limits: it follows cases.events and raises the alerts that fall due
+(state in Redis, shared with the tracker, which registers every case it dispatches).
+
 Wiring in one place: ``bootstrap(settings)`` builds the app, its topics and the agent.
 The database is the truth about cases; this worker keeps no tables (broker notes:
 table recovery on Tansu can drop updates), and the tracker's reconciler routes
@@ -19,7 +22,7 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 
 from services.core.engine import Engine
-from services.core.events import CaseEvent, ComplaintRouted
+from services.core.events import CaseEvent
 from services.platform.settings import RouterSettings
 from services.platform.topics import (
     ALERTS,
@@ -133,32 +136,14 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
     watch = AlertState(redis, settings.redis_prefix, hotspot_threshold=settings.hotspot_threshold,
                        hotspot_window=timedelta(seconds=settings.hotspot_window_s))
 
+    async def send_alert(alert: AlertRaised) -> None:
+        await alerts_topic.send(key=alert.alert_id.encode(), value=alert.model_dump_json().encode())
+
     async def raise_alerts(alerts: list[AlertRaised]) -> None:
-        for alert in {a.alert_id: a for a in alerts}.values():
-            if not await watch.claim(alert):
-                continue
-            try:
-                await alerts_topic.send(key=alert.alert_id.encode(), value=alert.model_dump_json().encode())
-            except Exception:
-                await watch.release([alert])
-                raise
-            stats["alerts"] = stats.get("alerts", 0) + 1
+        stats["alerts"] = stats.get("alerts", 0) + await watch.raise_new(alerts, send_alert)
 
-    @app.agent(routed)
-    async def watch_routed(stream: Any) -> None:
-        async for values in stream.take(settings.batch_max, within=settings.batch_within_s):
-            batch: list[ComplaintRouted] = []
-            for value in values:
-                try:
-                    batch.append(ComplaintRouted.model_validate_json(value))
-                except ValidationError as exc:
-                    log.warning("alerts: skipped an invalid routed record: %s", exc.errors()[0].get("msg"))
-
-            async def track(b: list[ComplaintRouted] = batch) -> list[AlertRaised]:
-                return await watch.track_routed_many(b, datetime.now(UTC))
-
-            await with_redis_retry("hot spots", track, raise_alerts)
-
+    # New dispatches are registered by the tracker as it applies them (services/tracker/dispatch_watch.py):
+    # consuming complaints.routed here as well cost this worker as much as routing itself.
     @app.agent(case_events)
     async def watch_cases(stream: Any) -> None:
         async for value in stream:

@@ -1,4 +1,5 @@
-"""The tracker process: case projection consumer, outbox relay, intake relay and reconciler.
+"""The tracker process: case projection consumer, outbox relay, intake relay, reconciler, and the
+registration of every dispatched case for the live alerts (``dispatch_watch``).
 
 Consumes complaints.received, complaints.routed and alerts (group ``complaints-tracker``)
 and applies them to the database in batches; offsets are committed only after
@@ -14,7 +15,7 @@ import json
 import logging
 import os
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -34,8 +35,10 @@ from services.platform.kafka import KafkaPublisher
 from services.platform.memory import release_periodically
 from services.platform.settings import TrackerSettings
 from services.platform.topics import ALERTS, COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
+from services.router.alert_state import AlertState
 from services.router.alerts import AlertRaised
 from services.tracker.alerts_store import store_alert
+from services.tracker.dispatch_watch import DispatchWatch
 from services.tracker.models import IntakeRecord, OutboxRow
 from services.tracker.notifier import Notifier
 from services.tracker.projection import apply_received, apply_routed, end_batch, prefetch
@@ -47,8 +50,10 @@ RECORD_MODELS: dict[str, type[BaseModel]] = {
     COMPLAINTS_RECEIVED: ComplaintReceived, COMPLAINTS_ROUTED: ComplaintRouted, ALERTS: AlertRaised}
 
 
-def apply_batch(session: Session, records: list[tuple[str, bytes | None]], engine: Engine | None = None) -> list[Change]:
-    """Apply (topic, value) records in order.  Returns the live-feed changes.  Caller commits."""
+def apply_batch(session: Session, records: list[tuple[str, bytes | None]], engine: Engine | None = None,
+                dispatched: list[ComplaintRouted] | None = None) -> list[Change]:
+    """Apply (topic, value) records in order.  Returns the live-feed changes; the decisions that
+    dispatched a case are appended to ``dispatched``.  Caller commits."""
     parsed: list[tuple[str, ComplaintReceived | ComplaintRouted | AlertRaised]] = []
     for topic, value in records:
         model = RECORD_MODELS.get(topic)
@@ -62,19 +67,21 @@ def apply_batch(session: Session, records: list[tuple[str, bytes | None]], engin
     events = [ev for _, ev in parsed if not isinstance(ev, AlertRaised)]
     prefetch(session, {ev.complaint_id for ev in events}, {ev.event_id for ev in events})
     try:
-        return [change for topic, ev in parsed if (change := _apply_one(session, ev, engine)) is not None]
+        return [change for topic, ev in parsed if (change := _apply_one(session, ev, engine, dispatched)) is not None]
     finally:
         end_batch(session)
 
 
 def _apply_one(session: Session, ev: ComplaintReceived | ComplaintRouted | AlertRaised,
-               engine: Engine | None) -> Change | None:
+               engine: Engine | None, dispatched: list[ComplaintRouted] | None) -> Change | None:
     if isinstance(ev, ComplaintReceived):
         if apply_received(session, ev) is not None:
             return {"type": "received", "ticket_no": ev.ticket_no, "channel": ev.channel}
     elif isinstance(ev, ComplaintRouted):
         if apply_routed(session, ev, ev.complaint, engine):
             metrics.ROUTED.labels(ev.router).inc()
+            if dispatched is not None:
+                dispatched.append(ev)
             return {"type": "dispatched", "ticket_no": ev.ticket_no, "unit": ev.unit, "category": ev.category,
                     "territory": ev.territory, "urgent": ev.urgent}
     elif store_alert(session, ev):
@@ -128,19 +135,33 @@ class TrackerWorker:
                                         compression_type=settings.compression_type)
         self.applied = 0
         self.lag: dict[tuple[str, int], int] = {}
+        state = AlertState(self.redis, settings.redis_prefix, hotspot_threshold=settings.hotspot_threshold,
+                           hotspot_window=timedelta(seconds=settings.hotspot_window_s))
+        self.watch = DispatchWatch(state, self._send_alert)
         self._stop = asyncio.Event()
 
-    def _apply(self, records: list[tuple[str, bytes | None]]) -> list[Change]:
+    def _apply(self, records: list[tuple[str, bytes | None]]) -> tuple[list[Change], list[ComplaintRouted]]:
+        dispatched: list[ComplaintRouted] = []
         try:
             with self.sessions.begin() as s:
-                return apply_batch(s, records, self.core)
+                return apply_batch(s, records, self.core, dispatched), dispatched
         except IntegrityError:
             # another tracker instance applied some of these concurrently: one by one
             changes: list[Change] = []
+            dispatched = []
             for rec in records:
-                with contextlib.suppress(IntegrityError), self.sessions.begin() as s:
-                    changes += apply_batch(s, [rec], self.core)
-            return changes
+                one: list[ComplaintRouted] = []
+                try:
+                    with self.sessions.begin() as s:
+                        done = apply_batch(s, [rec], self.core, one)
+                except IntegrityError:
+                    continue
+                changes += done  # only once the record's transaction committed
+                dispatched += one
+            return changes, dispatched
+
+    async def _send_alert(self, alert: AlertRaised) -> None:
+        await self.publisher.publish(ALERTS, alert.alert_id, alert.model_dump_json().encode())
 
     async def feed(self, changes: list[Change]) -> None:
         if not changes:
@@ -175,7 +196,7 @@ class TrackerWorker:
                     records = [(tp.topic, m.value) for tp, msgs in batches.items() for m in msgs]
                     if not records:
                         continue
-                    changes = await asyncio.to_thread(self._apply, records)
+                    changes, dispatched = await asyncio.to_thread(self._apply, records)
                     try:
                         await consumer.commit()
                     except CommitFailedError as exc:
@@ -186,6 +207,7 @@ class TrackerWorker:
                     self.applied += len(records)
                     await self._lag(consumer, batches)
                     await self.feed(changes)
+                    await self.watch.register(dispatched)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -228,14 +250,19 @@ class TrackerWorker:
         outbox, queued = await asyncio.to_thread(self._unpublished)
         done_out: list[int] = []
         done_in: list[str] = []
+        reconciled: list[ComplaintRouted] = []
         for row_id, topic, key, payload in outbox:
             await self.publisher.publish(topic, key, payload.encode())
             done_out.append(row_id)
+            if topic == COMPLAINTS_ROUTED:  # a reconciler decision, already applied to its case
+                reconciled.append(ComplaintRouted.model_validate_json(payload))
         for complaint_id, payload in queued:
             await self.publisher.publish(COMPLAINTS_RECEIVED, complaint_id, payload.encode())
             done_in.append(complaint_id)
         if done_out or done_in:
             await asyncio.to_thread(self._mark, done_out, done_in)
+        if reconciled:
+            await self.watch.register(reconciled)
         return len(done_out) + len(done_in)
 
     def _reconcile(self) -> dict[str, int]:
@@ -255,7 +282,8 @@ class TrackerWorker:
 
     async def _heartbeat(self) -> None:
         key = f"{self.settings.redis_prefix}tracker:{os.getpid()}"
-        beat: dict[str, float | int] = {"at": time.time(), "pid": os.getpid(), "applied": self.applied}
+        beat: dict[str, float | int] = {"at": time.time(), "pid": os.getpid(), "applied": self.applied,
+                                        "alerts_waiting": self.watch.waiting}
         for topic in (COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED):
             beat[f"lag:{topic}"] = sum(v for (t, _), v in self.lag.items() if t == topic)
         await self.redis.hset(key, mapping=beat)  # type: ignore[arg-type]
@@ -273,6 +301,7 @@ class TrackerWorker:
             asyncio.create_task(self._every(self.settings.outbox_every_s, self.relay_once, "relay")),
             asyncio.create_task(self._every(self.settings.reconcile_every_s, self._reconcile_async, "reconciler")),
             asyncio.create_task(self._every(2.0, self._heartbeat, "heartbeat")),
+            asyncio.create_task(self._every(1.0, self.watch.flush, "alert registration")),
             asyncio.create_task(release_periodically(self.settings.memory_release_every_s)),
         ]
         notifier = self._notifier()

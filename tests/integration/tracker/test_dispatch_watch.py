@@ -1,0 +1,85 @@
+"""The tracker registers dispatched cases for the live alerts on real Redis; Redis away holds them, not the projection."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from redis.asyncio import Redis
+
+from services.platform.embedded import free_port
+from services.router.alert_state import AlertState
+from services.router.alerts import AlertKind, AlertRaised
+from services.tracker.dispatch_watch import DispatchWatch
+from tests.integration.tracker.test_alerts_stream import routed
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+def state(redis: Redis, prefix: str) -> AlertState:
+    return AlertState(redis, prefix, hotspot_threshold=3, hotspot_window=timedelta(hours=1))
+
+
+async def test_dispatched_cases_raise_due_deadlines_and_hot_spots_once(redis: Redis, redis_prefix: str) -> None:
+    sent: list[AlertRaised] = []
+
+    async def send(alert: AlertRaised) -> None:
+        sent.append(alert)
+
+    watch = DispatchWatch(state(redis, redis_prefix), send)
+    now = datetime.now(UTC)
+    late = routed("RG20261127800001", received_at=now - timedelta(hours=5))
+    spot = [routed(f"RG2026112780010{i}", received_at=now - timedelta(minutes=9 - i), village="东陈社区居委会")
+            for i in range(3)]
+    await watch.register([late, *spot[:2]])
+    await watch.register([spot[2], late])  # `late` again (a replay): nothing new for it
+    kinds = sorted((a.ticket_no, a.kind.value) for a in sent if a.kind != AlertKind.HOTSPOT)
+    assert kinds == [("RG20261127800001", k) for k in
+                     sorted(["accept_near_due", "accept_overdue", "resolve_near_due", "resolve_overdue"])]
+    spots = [a for a in sent if a.kind == AlertKind.HOTSPOT]
+    assert len(spots) == 1 and spots[0].place == "东陈社区居委会" and spots[0].data["count"] == 3
+    assert (watch.registered, watch.raised, watch.waiting) == (5, 5, 0)
+    # the router's deadline check sees the registered cases (state shared through Redis)
+    assert await redis.zscore(f"{redis_prefix}alerts:due", spot[0].complaint_id) is not None
+
+
+async def test_redis_away_keeps_cases_waiting_until_it_answers(redis: Redis, redis_prefix: str) -> None:
+    sent: list[AlertRaised] = []
+
+    async def send(alert: AlertRaised) -> None:
+        sent.append(alert)
+
+    away = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.5)
+    alert_state = state(away, redis_prefix)
+    watch = DispatchWatch(alert_state, send, max_waiting=2)
+    now = datetime.now(UTC)
+    late = [routed(f"RG2026112780020{i}", received_at=now - timedelta(hours=5), village=f"村{i}") for i in range(3)]
+    await watch.register(late)  # never raises: the projection goes on
+    assert (watch.waiting, watch.dropped, sent) == (2, 1, [])  # bounded: the oldest went
+    await watch.register([])  # within a second of the failure only the periodic flush retries
+    assert watch.waiting == 2
+    alert_state.redis = redis  # Redis is back
+    await watch.flush()
+    assert watch.waiting == 0 and watch.registered == 2
+    assert {a.ticket_no for a in sent} == {"RG20261127800201", "RG20261127800202"}
+    await away.aclose()
+
+
+async def test_a_failed_send_gives_the_claim_back(redis: Redis, redis_prefix: str) -> None:
+    tried: list[AlertRaised] = []
+
+    async def broken(alert: AlertRaised) -> None:
+        tried.append(alert)
+        raise ConnectionError("broker away")
+
+    alert_state = state(redis, redis_prefix)
+    watch = DispatchWatch(alert_state, broken)
+    await watch.register([routed("RG20261127800301", received_at=datetime.now(UTC) - timedelta(hours=5))])
+    assert watch.registered == 1 and watch.raised == 0 and len(tried) == 1
+    assert await alert_state.claim(tried[0])  # unclaimed again: a later check can raise it

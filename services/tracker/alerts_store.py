@@ -15,9 +15,23 @@ from services.router.alerts import AlertRaised
 from services.tracker.models import AlertRow
 
 
-def store_alert(session: Session, alert: AlertRaised) -> bool:
-    """Insert the alert unless it is there already.  Returns True if it was new.  Caller commits."""
-    if session.get(AlertRow, alert.alert_id) is not None:
+def stored_alert_ids(session: Session, alert_ids: set[str]) -> set[str]:
+    """Which of these alerts are stored already (one query for a batch)."""
+    if not alert_ids:
+        return set()
+    return set(session.scalars(select(AlertRow.alert_id).where(AlertRow.alert_id.in_(alert_ids))))
+
+
+def store_alert(session: Session, alert: AlertRaised, stored: set[str] | None = None) -> bool:
+    """Insert the alert unless it is there already.  Returns True if it was new.  Caller commits.
+
+    ``stored``: the batch's alert ids known to be stored (``stored_alert_ids``), kept up to date
+    here; without it the row is looked up."""
+    if stored is not None:
+        if alert.alert_id in stored:
+            return False
+        stored.add(alert.alert_id)
+    elif session.get(AlertRow, alert.alert_id) is not None:
         return False
     session.add(AlertRow(
         alert_id=alert.alert_id, kind=alert.kind.value, ticket_no=alert.ticket_no, complaint_id=alert.complaint_id,

@@ -9,11 +9,13 @@ ignored (and not recorded), so re-processing never overwrites squad work.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from services.core.engine import Engine
 from services.core.events import Channel, ComplaintReceived, ComplaintRouted
@@ -30,17 +32,24 @@ _BATCH = "projection.batch"
 class _Batch:
     """What one batch needs, read in two queries instead of two per record (see ``prefetch``)."""
 
-    def __init__(self, session: Session, complaint_ids: set[str], event_ids: set[str]) -> None:
+    def __init__(self, session: Session, complaint_ids: set[str], event_ids: set[str], decided_only: set[str]) -> None:
         self.complaint_ids, self.event_ids = complaint_ids, event_ids
         self.cases: dict[str, Case] = {c.complaint_id: c for c in session.scalars(
             select(Case).where(Case.complaint_id.in_(complaint_ids)))} if complaint_ids else {}
         self.seen: set[str] = set(session.scalars(
             select(CaseEventRow.event_id).where(CaseEventRow.event_id.in_(event_ids)))) if event_ids else set()
+        # decisions that arrived before their complaint: its intake-log record, in the same one query
+        self.log_ids = decided_only - self.cases.keys()
+        self.logged: dict[str, str] = {cid: payload for cid, payload in session.execute(
+            select(IntakeRecord.complaint_id, IntakeRecord.payload)
+            .where(IntakeRecord.complaint_id.in_(self.log_ids)))} if self.log_ids else {}
 
 
-def prefetch(session: Session, complaint_ids: set[str], event_ids: set[str]) -> None:
-    """Load the cases and known event ids of a batch; valid until the session's transaction ends."""
-    session.info[_BATCH] = _Batch(session, complaint_ids, event_ids)
+def prefetch(session: Session, complaint_ids: set[str], event_ids: set[str], decided_only: Collection[str] = ()) -> None:
+    """Load the cases and known event ids of a batch (and the intake-log records of the complaints
+    in ``decided_only``, those with a decision but no received event in the batch); valid until the
+    session's transaction ends."""
+    session.info[_BATCH] = _Batch(session, complaint_ids, event_ids, set(decided_only))
 
 
 def end_batch(session: Session) -> None:
@@ -70,8 +79,13 @@ def _record(session: Session, *, event_id: str, complaint_id: str, type_: str, a
 
 
 def _from_intake_log(session: Session, complaint_id: str) -> ComplaintReceived | None:
-    record = session.get(IntakeRecord, complaint_id)
-    return ComplaintReceived.model_validate_json(record.payload) if record is not None else None
+    batch: _Batch | None = session.info.get(_BATCH)
+    if batch is not None and complaint_id in batch.log_ids:
+        payload = batch.logged.get(complaint_id)
+    else:
+        record = session.get(IntakeRecord, complaint_id)
+        payload = record.payload if record is not None else None
+    return ComplaintReceived.model_validate_json(payload) if payload is not None else None
 
 
 def apply_received(session: Session, ev: ComplaintReceived) -> Case | None:
@@ -99,21 +113,29 @@ def apply_received(session: Session, ev: ComplaintReceived) -> Case | None:
     return case
 
 
-def _claim_dispatch(session: Session, case: Case) -> bool:
-    """Move the row from received to dispatched unless another transaction already did.
+def _dispatch(session: Session, case: Case, values: dict[str, Any]) -> bool:
+    """Move the case from received to dispatched with ``values``, unless another transaction already did.
 
     The stream and the reconciler can decide the same case at the same time (the tracker is
     behind, the route timeout passes).  Both read "received"; without this compare-and-set both
     would dispatch it and record two decisions.  On PostgreSQL the UPDATE waits for the other
     transaction and re-checks the condition on the row it committed; SQLite serialises writers.
+    The one UPDATE carries every value (the ORM then knows them as committed and writes nothing
+    more): a compare-and-set of the status followed by the ORM's own UPDATE cost twice as much.
     """
-    if inspect(case).pending:
-        return True  # created by this transaction and not written yet: nobody else can see it
+    if inspect(case).pending:  # created by this transaction and not written yet: nobody else can see it
+        for name, value in values.items():
+            setattr(case, name, value)
+        return True
     table = cast(Table, Case.__table__)
     with session.no_autoflush:  # one statement, not a flush of the whole batch per event
         claimed = session.execute(update(table).where(table.c.complaint_id == case.complaint_id,
-                                                      table.c.status == RECEIVED).values(status=DISPATCHED))
-    return bool(getattr(claimed, "rowcount", 0) == 1)
+                                                      table.c.status == RECEIVED).values(**values))
+    if getattr(claimed, "rowcount", 0) != 1:
+        return False
+    for name, value in values.items():
+        set_committed_value(case, name, value)
+    return True
 
 
 def apply_routed(session: Session, ev: ComplaintRouted, received: ComplaintReceived | None = None,
@@ -133,25 +155,17 @@ def apply_routed(session: Session, ev: ComplaintRouted, received: ComplaintRecei
             return False
         session.flush()
         case = created
-    if case.status != RECEIVED or _already(session, ev.event_id) or not _claim_dispatch(session, case):
+    if case.status != RECEIVED or _already(session, ev.event_id):
         return False
-    case.status = DISPATCHED
-    case.category = ev.category
-    case.category_candidates = [c.model_dump() for c in ev.category_candidates]
-    case.evidence = [e.model_dump() for e in ev.evidence]
-    case.urgent = ev.urgent
-    case.territory = ev.territory
-    case.territory_name = ev.territory_name
-    case.village = ev.village
-    case.unit = ev.unit
-    case.rule = ev.rule
-    case.review = ev.review
-    case.routed_by = ev.router
-    case.routed_at = ev.routed_at
-    case.accept_by = ev.accept_by
-    case.resolve_by = ev.resolve_by
-    case.version += 1
-    case.updated_at = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "status": DISPATCHED, "category": ev.category,
+        "category_candidates": [c.model_dump() for c in ev.category_candidates],
+        "evidence": [e.model_dump() for e in ev.evidence], "urgent": ev.urgent, "territory": ev.territory,
+        "territory_name": ev.territory_name, "village": ev.village, "unit": ev.unit, "rule": ev.rule,
+        "review": ev.review, "routed_by": ev.router, "routed_at": ev.routed_at, "accept_by": ev.accept_by,
+        "resolve_by": ev.resolve_by, "version": case.version + 1, "updated_at": datetime.now(UTC)}
+    if not _dispatch(session, case, values):
+        return False
     _record(session, event_id=ev.event_id, complaint_id=ev.complaint_id, type_="dispatched",
             actor=f"router:{ev.router}", at=ev.routed_at,
             data={"unit": ev.unit, "category": ev.category, "rule": ev.rule, "urgent": ev.urgent,

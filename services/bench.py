@@ -238,21 +238,24 @@ async def wait_http(base: str, token: str, timeout_s: float = 60) -> None:
 
 
 async def wait_tracker_drained(stack: Stack, records: int, timeout_s: float = 600) -> None:
-    """(b) left a backlog on both topics: measure (c) only once the tracker has applied it."""
-    import redis.asyncio as aioredis
+    """(b) left a backlog of routed complaints: measure (c) only once the tracker has dispatched
+    all of them (counting consumed records instead also counted the alerts among them)."""
+    from sqlalchemy import func, select
 
-    r = aioredis.from_url(stack.env["COMPLAINTS_REDIS_URL"])
+    from services.platform.db import make_engine
+    from services.tracker.models import Case
+
+    engine = make_engine(stack.s.database_url)
+    query = select(func.count()).select_from(Case).where(Case.status == "dispatched")
     deadline = time.perf_counter() + timeout_s
     try:
         while time.perf_counter() < deadline:
-            applied = 0
-            async for key in r.scan_iter(f"{stack.s.redis_prefix}tracker:*"):
-                applied += int(await r.hget(key, "applied") or 0)
-            if applied >= records:
-                return
+            with engine.connect() as conn:
+                if (conn.scalar(query) or 0) >= records:
+                    return
             await asyncio.sleep(0.5)
     finally:
-        await r.aclose()
+        engine.dispose()
     raise RuntimeError("tracker did not drain the benchmark backlog in time")
 
 
@@ -260,7 +263,7 @@ async def measure_http(stack: Stack, args: argparse.Namespace, out: dict[str, An
     base = f"http://127.0.0.1:{stack.s.api_port}"
     token = stack.env["COMPLAINTS_ADMIN_TOKEN"]
     await wait_http(base, token)
-    await wait_tracker_drained(stack, 2 * args.messages)
+    await wait_tracker_drained(stack, args.messages)
     texts = dev_texts()
     watcher = FeedWatcher(stack.env["COMPLAINTS_REDIS_URL"], f"{stack.s.redis_prefix}feed")
     await watcher.start()

@@ -13,7 +13,7 @@ from typing import Any
 import faust
 
 from services.platform.settings import RouterSettings
-from services.router.app import faust_app, faust_worker
+from services.router.app import faust_app, faust_worker, use_uvloop
 
 
 def passthrough(settings: RouterSettings, source: str, sink: str) -> faust.App:
@@ -33,6 +33,7 @@ def passthrough(settings: RouterSettings, source: str, sink: str) -> faust.App:
 def main(argv: list[str]) -> None:
     source, sink = argv
     settings = RouterSettings(router_group=f"bench-passthrough-{source}")
+    use_uvloop()
     faust_worker(passthrough(settings, source, sink), settings).execute_from_commandline()
 
 

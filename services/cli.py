@@ -55,6 +55,8 @@ def cmd_worker(_: argparse.Namespace) -> int:
 
 
 def cmd_tracker(_: argparse.Namespace) -> int:
+    import uvloop
+
     from services.platform.migrate import upgrade
     from services.tracker.worker import TrackerWorker
 
@@ -70,7 +72,7 @@ def cmd_tracker(_: argparse.Namespace) -> int:
             loop.add_signal_handler(sig, worker.stop)
         await worker.run()
 
-    asyncio.run(main())
+    uvloop.run(main())
     return 0
 
 

@@ -87,7 +87,7 @@ class RouterSettings(AlertSettings):
     # Larger batches mean fewer produce requests under a backlog (aiokafka's default is 16 KiB).
     producer_max_batch_bytes: int = Field(default=262144, ge=16384, le=4 * 2**20)
     batch_max: int = Field(default=200, ge=1, le=10000)
-    batch_within_s: float = Field(default=0.002, gt=0, le=5)
+    batch_within_s: float = Field(default=0.02, gt=0, le=5)
     heartbeat_every_s: float = 2.0
     alert_check_every_s: float = Field(default=2.0, gt=0, le=60)
     # how often the worker checks whether the broker lost a log it was reading (see transport.py)
@@ -98,6 +98,8 @@ class TrackerSettings(AlertSettings):
     tracker_group: str = "complaints-tracker"
     route_timeout_s: float = Field(default=60.0, ge=1.0, description="received but not routed after this -> routed by the reconciler")
     reconcile_every_s: float = 5.0
+    # A small batch waits this long for more records (fewer transactions and commits per complaint).
+    batch_linger_ms: int = Field(default=20, ge=0, le=1000)
     outbox_every_s: float = 0.2
     intake_relay_after_s: float = 2.0
     notify_every_s: float = Field(default=1.0, gt=0)

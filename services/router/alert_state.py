@@ -13,6 +13,7 @@ Keys (under the settings' ``redis_prefix``):
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -201,20 +202,37 @@ class AlertState:
             return True
         return bool(await self.redis.set(cool, alert.alert_id, nx=True, ex=int(self.window.total_seconds())))
 
+    async def claim_many(self, alerts: Iterable[AlertRaised]) -> list[AlertRaised]:
+        """:meth:`claim` for many alerts in two Redis round trips; returns the ones claimed, in order."""
+        unique = list({a.alert_id: a for a in alerts}.values())
+        if not unique:
+            return []
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for alert in unique:
+                pipe.set(self.p + f"raised:{alert.alert_id}", 1, nx=True, ex=self.dedupe_ttl_s)
+            first = await pipe.execute()
+        won = [a for a, ok in zip(unique, first, strict=True) if ok]
+        cooled = [(a, key) for a in won if (key := self._cooldown_key(a)) is not None]
+        if not cooled:
+            return won
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for alert, key in cooled:
+                pipe.set(key, alert.alert_id, nx=True, ex=int(self.window.total_seconds()))
+            second = await pipe.execute()
+        lost = {a.alert_id for (a, _key), ok in zip(cooled, second, strict=True) if not ok}
+        return [a for a in won if a.alert_id not in lost]
+
     async def raise_new(self, alerts: Iterable[AlertRaised], send: Callable[[AlertRaised], Awaitable[None]]) -> int:
-        """Send each alert not raised before (by any process); a failed send gives its claim back
-        and re-raises, so a later deadline check raises it.  Returns how many were sent."""
-        sent = 0
-        for alert in {a.alert_id: a for a in alerts}.values():
-            if not await self.claim(alert):
-                continue
-            try:
-                await send(alert)
-            except BaseException:
-                await self.release([alert])
-                raise
-            sent += 1
-        return sent
+        """Send each alert not raised before (by any process), all at once; the claims of failed
+        sends are given back and the first error re-raised, so a later deadline check raises them.
+        Returns how many were sent."""
+        claimed = await self.claim_many(alerts)
+        results = await asyncio.gather(*(send(a) for a in claimed), return_exceptions=True)
+        failed = [(a, r) for a, r in zip(claimed, results, strict=True) if isinstance(r, BaseException)]
+        if failed:
+            await self.release([a for a, _ in failed])
+            raise failed[0][1]
+        return len(claimed)
 
     async def release(self, alerts: Iterable[AlertRaised]) -> None:
         """Forget claims whose publish failed, so a later check raises them."""

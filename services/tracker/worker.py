@@ -18,7 +18,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import CommitFailedError
 from pydantic import BaseModel, ValidationError
@@ -33,6 +32,7 @@ from services.platform import metrics
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.kafka import KafkaPublisher
 from services.platform.memory import release_periodically
+from services.platform.redisio import async_redis
 from services.platform.settings import TrackerSettings
 from services.platform.topics import ALERTS, COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
 from services.router.alert_state import AlertState
@@ -100,6 +100,8 @@ def _apply_one(session: Session, ev: ComplaintReceived | ComplaintRouted | Alert
 
 LOST_LOG_CHECK_S = 1.0
 APPLY_CHUNK = 50
+MAX_BATCH = 500
+LINGER_BELOW = 50  # a batch smaller than this waits batch_linger_ms for more records
 
 
 async def reread_lost_logs(consumer: AIOKafkaConsumer) -> list[tuple[str, int]]:
@@ -139,7 +141,7 @@ class TrackerWorker:
         self.core = engine or Engine.load(settings.city, str(settings.config_root))
         self.db = make_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.db)
-        self.redis = aioredis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        self.redis = async_redis(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         self.publisher = KafkaPublisher(settings.kafka_bootstrap, request_timeout_s=5.0,
                                         compression_type=settings.compression_type)
         self.applied = 0
@@ -216,7 +218,7 @@ class TrackerWorker:
                     if time.monotonic() >= next_check:
                         await reread_lost_logs(consumer)
                         next_check = time.monotonic() + LOST_LOG_CHECK_S
-                    batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                    batches = await self._fetch(consumer)
                     records = [(tp.topic, m.value) for tp, msgs in batches.items() for m in msgs]
                     if not records:
                         continue
@@ -231,7 +233,7 @@ class TrackerWorker:
                     self.applied += len(records)
                     await self._lag(consumer, batches)
                     await self.feed(changes)
-                    await self.watch.register(dispatched)
+                    self.watch.add(dispatched)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -242,6 +244,22 @@ class TrackerWorker:
                 # its request timeout (40 s), and nothing is consumed meanwhile.
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(consumer.stop(), timeout=5.0)
+
+    async def _fetch(self, consumer: AIOKafkaConsumer) -> dict[Any, list[Any]]:
+        """The next batch; a small one waits ``batch_linger_ms`` for more.
+
+        Each batch costs a transaction, an offset commit and a feed publish whatever its size: at
+        100 complaints/s batches of one or two records cost ~5 ms of tracker CPU per complaint
+        (and the broker ~3 ms), five times what they cost in batches of 50."""
+        batches: dict[Any, list[Any]] = await consumer.getmany(timeout_ms=200, max_records=MAX_BATCH)
+        linger = self.settings.batch_linger_ms
+        got = sum(map(len, batches.values()))
+        if 0 < got < LINGER_BELOW and linger > 0:
+            await asyncio.sleep(linger / 1000)
+            more = await consumer.getmany(timeout_ms=0, max_records=MAX_BATCH - got)
+            for tp, msgs in more.items():
+                batches.setdefault(tp, []).extend(msgs)
+        return batches
 
     async def _lag(self, consumer: AIOKafkaConsumer, partitions: Any) -> None:
         """Records not yet consumed, per partition seen in the last batch (for /metrics)."""
@@ -286,7 +304,7 @@ class TrackerWorker:
         if done_out or done_in:
             await asyncio.to_thread(self._mark, done_out, done_in)
         if reconciled:
-            await self.watch.register(reconciled)
+            self.watch.add(reconciled)
         return len(done_out) + len(done_in)
 
     def _reconcile(self) -> dict[str, int]:
@@ -310,7 +328,7 @@ class TrackerWorker:
                                         "alerts_waiting": self.watch.waiting}
         for topic in (COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED):
             beat[f"lag:{topic}"] = sum(v for (t, _), v in self.lag.items() if t == topic)
-        await self.redis.hset(key, mapping=beat)  # type: ignore[arg-type]
+        await self.redis.hset(key, mapping=beat)  # type: ignore[arg-type,misc]
         await self.redis.expire(key, 15)
 
     async def _reconcile_async(self) -> None:
@@ -325,7 +343,7 @@ class TrackerWorker:
             asyncio.create_task(self._every(self.settings.outbox_every_s, self.relay_once, "relay")),
             asyncio.create_task(self._every(self.settings.reconcile_every_s, self._reconcile_async, "reconciler")),
             asyncio.create_task(self._every(2.0, self._heartbeat, "heartbeat")),
-            asyncio.create_task(self._every(1.0, self.watch.flush, "alert registration")),
+            asyncio.create_task(self.watch.run()),
             asyncio.create_task(release_periodically(self.settings.memory_release_every_s)),
         ]
         notifier = self._notifier()

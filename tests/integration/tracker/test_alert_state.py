@@ -65,3 +65,23 @@ async def test_restart_does_not_raise_again(redis: Redis, redis_prefix: str) -> 
     restarted = state(redis, redis_prefix)  # a new worker, same Redis
     assert await raise_once(restarted, await restarted.track_routed(ev, T0)) == []
     assert await raise_once(restarted, await restarted.due_alerts(T0 + timedelta(minutes=1))) == []
+
+
+async def test_claim_many_matches_one_by_one_claims(redis: Redis, redis_prefix: str) -> None:
+    s = state(redis, redis_prefix)
+    now = datetime.now(UTC)
+
+    def spot(place: str, moment: datetime) -> AlertRaised:
+        return AlertRaised(alert_id=f"hotspot:GARBAGE:{place}:{moment.isoformat()}", kind=AlertKind.HOTSPOT,
+                           raised_at=now, message="热点", category="GARBAGE", place=place)
+
+    def overdue(ticket: str) -> AlertRaised:
+        return AlertRaised(alert_id=f"accept_overdue:{ticket}", kind=AlertKind.ACCEPT_OVERDUE, raised_at=now,
+                           message="超时", ticket_no=ticket)
+
+    first = [overdue("T1"), spot("A村", now), spot("A村", now + timedelta(hours=1)), overdue("T1"), spot("B村", now)]
+    # one per alert id; the second bucket of A村 falls in its cool-down, as with claim()
+    assert [a.alert_id for a in await s.claim_many(first)] == [first[0].alert_id, first[1].alert_id,
+                                                               first[4].alert_id]
+    assert await s.claim_many(first) == [] and await s.claim_many([]) == []
+    assert [a.alert_id for a in await s.claim_many([overdue("T2")])] == ["accept_overdue:T2"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -37,8 +38,10 @@ async def test_dispatched_cases_raise_due_deadlines_and_hot_spots_once(redis: Re
     late = routed("RG20261127800001", received_at=now - timedelta(hours=5))
     spot = [routed(f"RG2026112780010{i}", received_at=now - timedelta(minutes=9 - i), village="东陈社区居委会")
             for i in range(3)]
-    await watch.register([late, *spot[:2]])
-    await watch.register([spot[2], late])  # `late` again (a replay): nothing new for it
+    watch.add([late, *spot[:2]])
+    assert await watch.flush()
+    watch.add([spot[2], late])  # `late` again (a replay): nothing new for it
+    assert await watch.flush()
     kinds = sorted((a.ticket_no, a.kind.value) for a in sent if a.kind != AlertKind.HOTSPOT)
     assert kinds == [("RG20261127800001", k) for k in
                      sorted(["accept_near_due", "accept_overdue", "resolve_near_due", "resolve_overdue"])]
@@ -60,12 +63,19 @@ async def test_redis_away_keeps_cases_waiting_until_it_answers(redis: Redis, red
     watch = DispatchWatch(alert_state, send, max_waiting=2)
     now = datetime.now(UTC)
     late = [routed(f"RG2026112780020{i}", received_at=now - timedelta(hours=5), village=f"村{i}") for i in range(3)]
-    await watch.register(late)  # never raises: the projection goes on
-    assert (watch.waiting, watch.dropped, sent) == (2, 1, [])  # bounded: the oldest went
-    await watch.register([])  # within a second of the failure only the periodic flush retries
-    assert watch.waiting == 2
+    watch.add(late)  # never waits: the projection goes on
+    assert (watch.waiting, watch.dropped) == (2, 1)  # bounded: the oldest went
+    assert not await watch.flush()
+    assert (watch.waiting, sent) == (2, [])  # kept for the next try
     alert_state.redis = redis  # Redis is back
-    await watch.flush()
+    runner = asyncio.create_task(watch.run(retry_s=0.05))
+    try:
+        for _ in range(200):
+            if watch.registered == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        runner.cancel()
     assert watch.waiting == 0 and watch.registered == 2
     assert {a.ticket_no for a in sent} == {"RG20261127800201", "RG20261127800202"}
     await away.aclose()
@@ -80,6 +90,7 @@ async def test_a_failed_send_gives_the_claim_back(redis: Redis, redis_prefix: st
 
     alert_state = state(redis, redis_prefix)
     watch = DispatchWatch(alert_state, broken)
-    await watch.register([routed("RG20261127800301", received_at=datetime.now(UTC) - timedelta(hours=5))])
-    assert watch.registered == 1 and watch.raised == 0 and len(tried) == 1
-    assert await alert_state.claim(tried[0])  # unclaimed again: a later check can raise it
+    watch.add([routed("RG20261127800301", received_at=datetime.now(UTC) - timedelta(hours=5))])
+    assert await watch.flush()
+    assert watch.registered == 1 and watch.raised == 0 and len(tried) == 4  # the four deadline alerts
+    assert all([await alert_state.claim(a) for a in tried])  # unclaimed again: a later check can raise them

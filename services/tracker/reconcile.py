@@ -47,9 +47,15 @@ def enqueue(session: Session, ev: ComplaintRouted) -> None:
                           created_at=datetime.now(UTC), published_at=None))
 
 
-def reconcile(session: Session, engine: Engine, route_timeout_s: float) -> dict[str, int]:
-    """One pass; the caller commits.  Returns what it repaired."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=route_timeout_s)
+def reconcile(session: Session, engine: Engine, route_timeout_s: float,
+              applied_until: datetime | None = None) -> dict[str, int]:
+    """One pass; the caller commits.  Returns what it repaired.
+
+    ``applied_until``: the tracker has applied every stream record produced before this moment
+    (``progress.StreamProgress``); a complaint received later than ``route_timeout`` before it
+    may still have its decision waiting unread on the stream, and is left alone for now."""
+    now = datetime.now(UTC)
+    cutoff = min(now, applied_until or now) - timedelta(seconds=route_timeout_s)
     created = routed = 0
     for record in orphans(session, cutoff):
         received = ComplaintReceived.model_validate_json(record.payload)

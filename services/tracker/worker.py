@@ -41,6 +41,7 @@ from services.tracker.alerts_store import store_alert, stored_alert_ids
 from services.tracker.dispatch_watch import DispatchWatch
 from services.tracker.models import IntakeRecord, OutboxRow
 from services.tracker.notifier import Notifier
+from services.tracker.progress import StreamProgress
 from services.tracker.projection import apply_received, apply_routed, end_batch, prefetch
 from services.tracker.reconcile import reconcile
 
@@ -146,6 +147,7 @@ class TrackerWorker:
                                         compression_type=settings.compression_type)
         self.applied = 0
         self.lag: dict[tuple[str, int], int] = {}
+        self.progress = StreamProgress()
         state = AlertState(self.redis, settings.redis_prefix, hotspot_threshold=settings.hotspot_threshold,
                            hotspot_window=timedelta(seconds=settings.hotspot_window_s))
         self.watch = DispatchWatch(state, self._send_alert)
@@ -261,12 +263,17 @@ class TrackerWorker:
                 batches.setdefault(tp, []).extend(msgs)
         return batches
 
-    async def _lag(self, consumer: AIOKafkaConsumer, partitions: Any) -> None:
-        """Records not yet consumed, per partition seen in the last batch (for /metrics)."""
-        for tp in partitions:
+    async def _lag(self, consumer: AIOKafkaConsumer, batches: dict[Any, list[Any]]) -> None:
+        """Records not yet consumed, per partition seen in the last batch (for /metrics and the reconciler)."""
+        read: dict[tuple[str, int], tuple[int, int | None]] = {}
+        for tp, msgs in batches.items():
             high = consumer.highwater(tp)
             if high is not None:
-                self.lag[(tp.topic, tp.partition)] = max(0, high - await consumer.position(tp))
+                lag = self.lag[(tp.topic, tp.partition)] = max(0, high - await consumer.position(tp))
+                read[(tp.topic, tp.partition)] = (lag, msgs[-1].timestamp if msgs else None)
+        streams = (COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED)
+        self.progress.observe([(tp.topic, tp.partition) for tp in consumer.assignment() if tp.topic in streams],
+                              {part: v for part, v in read.items() if part[0] in streams})
 
     def _unpublished(self) -> tuple[list[tuple[int, str, str, str]], list[tuple[str, str]]]:
         with self.sessions() as session:
@@ -307,9 +314,9 @@ class TrackerWorker:
             self.watch.add(reconciled)
         return len(done_out) + len(done_in)
 
-    def _reconcile(self) -> dict[str, int]:
+    def _reconcile(self, applied_until: datetime) -> dict[str, int]:
         with self.sessions.begin() as session:
-            return reconcile(session, self.core, self.settings.route_timeout_s)
+            return reconcile(session, self.core, self.settings.route_timeout_s, applied_until)
 
     async def _every(self, seconds: float, fn: Any, name: str) -> None:
         while not self._stop.is_set():
@@ -332,7 +339,7 @@ class TrackerWorker:
         await self.redis.expire(key, 15)
 
     async def _reconcile_async(self) -> None:
-        fixed = await asyncio.to_thread(self._reconcile)
+        fixed = await asyncio.to_thread(self._reconcile, self.progress.applied_until(datetime.now(UTC)))
         if any(fixed.values()):
             log.warning("reconciler repaired %s", fixed)
 

@@ -54,6 +54,28 @@ def payloads(n: int, texts: list[str]) -> list[bytes]:
     return out
 
 
+def log_intake(database_url: str, values: list[bytes]) -> None:
+    """Write the intake-log records the API would have written for these payloads, so that the
+    tracker treats them like any complaint (a decision read before its complaint finds it there)."""
+    from sqlalchemy import update
+
+    from services.intake.store import PUBLISHED, IntakeStore
+    from services.platform.db import make_engine, make_sessionmaker
+    from services.platform.migrate import upgrade
+    from services.tracker.models import IntakeRecord
+
+    upgrade(database_url)
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    events = [ComplaintReceived.model_validate_json(v) for v in values]
+    IntakeStore(sessions).insert_many([
+        {"complaint_id": e.complaint_id, "ticket_no": e.ticket_no, "channel": e.channel.value, "idempotency_key": None,
+         "payload": v.decode(), "created_at": e.received_at} for e, v in zip(events, values, strict=True)])
+    with sessions.begin() as s:
+        s.execute(update(IntakeRecord).values(state=PUBLISHED, published_at=datetime.now(UTC)))
+    engine.dispose()
+
+
 async def fill(bootstrap: str, topic: str, values: list[bytes], compression: str | None = None) -> None:
     """Publish values as the intake would (same compression as the stack's producers)."""
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, max_batch_size=262144,
@@ -179,6 +201,7 @@ async def measure(stack: Stack, args: argparse.Namespace, out: dict[str, Any]) -
         out["faust_passthrough_msgs_per_s"] = round(await count_until(bootstrap, "bench.faust.out", len(values), 300))
     finally:
         copier.stop()
+    log_intake(stack.s.database_url, values)
     await fill(bootstrap, COMPLAINTS_RECEIVED, values, stack.s.compression_type)
     worker = Child("worker", [*CLI, "worker"], stack.env)
     worker.start()

@@ -9,11 +9,12 @@ ignored (and not recorded), so re-processing never overwrites squad work.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, inspect, select, update
+from sqlalchemy import Table, Update, bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -113,6 +114,15 @@ def apply_received(session: Session, ev: ComplaintReceived) -> Case | None:
     return case
 
 
+@functools.cache
+def _dispatch_statement(columns: tuple[str, ...]) -> Update:
+    """The compare-and-set UPDATE for these columns, built once (building it per event cost more
+    than executing it)."""
+    table = cast(Table, Case.__table__)
+    return (update(table).where(table.c.complaint_id == bindparam("v_complaint_id"), table.c.status == RECEIVED)
+            .values({name: bindparam(f"v_{name}") for name in columns}))
+
+
 def _dispatch(session: Session, case: Case, values: dict[str, Any]) -> bool:
     """Move the case from received to dispatched with ``values``, unless another transaction already did.
 
@@ -127,10 +137,9 @@ def _dispatch(session: Session, case: Case, values: dict[str, Any]) -> bool:
         for name, value in values.items():
             setattr(case, name, value)
         return True
-    table = cast(Table, Case.__table__)
     with session.no_autoflush:  # one statement, not a flush of the whole batch per event
-        claimed = session.execute(update(table).where(table.c.complaint_id == case.complaint_id,
-                                                      table.c.status == RECEIVED).values(**values))
+        claimed = session.execute(_dispatch_statement(tuple(values)),
+                                  {"v_complaint_id": case.complaint_id, **{f"v_{k}": v for k, v in values.items()}})
     if getattr(claimed, "rowcount", 0) != 1:
         return False
     for name, value in values.items():

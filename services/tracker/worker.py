@@ -136,6 +136,17 @@ async def reread_lost_logs(consumer: AIOKafkaConsumer) -> list[tuple[str, int]]:
     return [(tp.topic, tp.partition) for tp in lost]
 
 
+def _known_position(consumer: AIOKafkaConsumer, tp: Any) -> int | None:
+    """The consumer's position on ``tp`` if it has one now (aiokafka's ``position()`` would wait)."""
+    try:
+        state = consumer._subscription.subscription.assignment.state_value(tp)
+    except AttributeError:  # not assigned any more, or aiokafka's internals changed
+        return None
+    if state is None or not state.has_valid_position:
+        return None
+    return int(state.position)
+
+
 class TrackerWorker:
     def __init__(self, settings: TrackerSettings, engine: Engine | None = None) -> None:
         self.settings = settings
@@ -162,6 +173,8 @@ class TrackerWorker:
         after the whole batch, so a crash in between means a replay, which changes nothing."""
         changes: list[Change] = []
         dispatched: list[ComplaintRouted] = []
+        # received before routed across the whole batch, not only within a chunk
+        records = sorted(records, key=lambda record: APPLY_ORDER.get(record[0], len(APPLY_ORDER)))
         for i in range(0, len(records), APPLY_CHUNK):
             more, decided = self._apply_chunk(records[i:i + APPLY_CHUNK])
             changes += more
@@ -264,15 +277,22 @@ class TrackerWorker:
         return batches
 
     async def _lag(self, consumer: AIOKafkaConsumer, batches: dict[Any, list[Any]]) -> None:
-        """Records not yet consumed, per partition seen in the last batch (for /metrics and the reconciler)."""
-        read: dict[tuple[str, int], tuple[int, int | None]] = {}
-        for tp, msgs in batches.items():
-            high = consumer.highwater(tp)
-            if high is not None:
-                lag = self.lag[(tp.topic, tp.partition)] = max(0, high - await consumer.position(tp))
-                read[(tp.topic, tp.partition)] = (lag, msgs[-1].timestamp if msgs else None)
+        """Records not yet consumed per assigned partition (for /metrics and the reconciler), and the
+        time of the last record read on each partition of the batch."""
         streams = (COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED)
-        self.progress.observe([(tp.topic, tp.partition) for tp in consumer.assignment() if tp.topic in streams],
+        read: dict[tuple[str, int], tuple[int, int | None]] = {}
+        assigned = consumer.assignment()
+        for tp in assigned:
+            high = consumer.highwater(tp)
+            # position() of a partition in the batch is known; of another one it may wait for the
+            # request timeout (an offset reset pending), so only a known one is used there
+            position = await consumer.position(tp) if tp in batches else _known_position(consumer, tp)
+            if high is None or position is None:  # nothing fetched from it yet
+                continue
+            lag = self.lag[(tp.topic, tp.partition)] = max(0, high - position)
+            msgs = batches.get(tp)
+            read[(tp.topic, tp.partition)] = (lag, msgs[-1].timestamp if msgs else None)
+        self.progress.observe([(tp.topic, tp.partition) for tp in assigned if tp.topic in streams],
                               {part: v for part, v in read.items() if part[0] in streams})
 
     def _unpublished(self) -> tuple[list[tuple[int, str, str, str]], list[tuple[str, str]]]:

@@ -41,23 +41,20 @@ _READ_ONLY = ("SELECT", "PRAGMA", "EXPLAIN")
 
 
 class _WriteLockCursor(sqlite3.Cursor):
-    def execute(self, sql: str, parameters: Any = (), /) -> _WriteLockCursor:
+    def _locked(self, run: Any, sql: str, params: Any) -> _WriteLockCursor:
         conn: FairWriteConnection = self.connection  # type: ignore[assignment]
         conn.before_statement(sql)
         try:
-            super().execute(sql, parameters)
+            run(sql, params)
             return self
         finally:
             conn.after_statement()
 
+    def execute(self, sql: str, parameters: Any = (), /) -> _WriteLockCursor:
+        return self._locked(super().execute, sql, parameters)
+
     def executemany(self, sql: str, seq_of_parameters: Any, /) -> _WriteLockCursor:
-        conn: FairWriteConnection = self.connection  # type: ignore[assignment]
-        conn.before_statement(sql)
-        try:
-            super().executemany(sql, seq_of_parameters)
-            return self
-        finally:
-            conn.after_statement()
+        return self._locked(super().executemany, sql, seq_of_parameters)
 
 
 class FairWriteConnection(sqlite3.Connection):
@@ -74,22 +71,21 @@ class FairWriteConnection(sqlite3.Connection):
     lock_path = ""
     timeout_s = 30.0
 
-    def _lock_fd(self) -> int:
-        fd: int | None = getattr(self, "_fd", None)
-        if fd is None:
-            fd = self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-            self._held = False
-        return fd
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._fd: int | None = None
+        self._held = False
 
     def before_statement(self, sql: str) -> None:
-        if getattr(self, "_held", False) or sql.lstrip()[:7].upper().startswith(_READ_ONLY):
+        if self._held or sql.lstrip()[:7].upper().startswith(_READ_ONLY):
             return
-        fd = self._lock_fd()
+        if self._fd is None:
+            self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         deadline = time.monotonic() + self.timeout_s
         delay = 0.0002
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
@@ -99,11 +95,11 @@ class FairWriteConnection(sqlite3.Connection):
         self._held = True
 
     def after_statement(self) -> None:
-        if getattr(self, "_held", False) and not self.in_transaction:
+        if self._held and not self.in_transaction:
             self._release()
 
     def _release(self) -> None:
-        if getattr(self, "_held", False):
+        if self._held and self._fd is not None:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             self._held = False
 
@@ -127,10 +123,9 @@ class FairWriteConnection(sqlite3.Connection):
             super().close()
         finally:
             self._release()
-            fd = getattr(self, "_fd", None)
-            if fd is not None:
-                os.close(fd)
-                del self._fd
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
 
 def _fair_write_factory(db_path: str) -> type[FairWriteConnection]:

@@ -195,15 +195,11 @@ class AlertState:
 
     async def claim(self, alert: AlertRaised) -> bool:
         """True the first time an alert id is seen (across workers and restarts)."""
-        if not await self.redis.set(self.p + f"raised:{alert.alert_id}", 1, nx=True, ex=self.dedupe_ttl_s):
-            return False
-        cool = self._cooldown_key(alert)
-        if cool is None:
-            return True
-        return bool(await self.redis.set(cool, alert.alert_id, nx=True, ex=int(self.window.total_seconds())))
+        return bool(await self.claim_many([alert]))
 
     async def claim_many(self, alerts: Iterable[AlertRaised]) -> list[AlertRaised]:
-        """:meth:`claim` for many alerts in two Redis round trips; returns the ones claimed, in order."""
+        """The alerts seen for the first time (across workers and restarts), in order, in two Redis
+        round trips: each alert id is claimed once, and a hot spot also claims its place's cool-down."""
         unique = list({a.alert_id: a for a in alerts}.values())
         if not unique:
             return []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from redis.asyncio import Redis
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -122,3 +123,11 @@ def make_case(sessions: sessionmaker[Session], *, unit: str = "SQ_BAIPU", catego
                 territory=territory, village=village, unit=unit, rule="test", accept_by=at + accept_in,
                 resolve_by=at + resolve_in))
     return ticket
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    """An async client of the test Redis (the alert-state tests)."""
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from redis.asyncio import Redis
 
 from services.core.events import CaseEvent
@@ -16,13 +14,6 @@ from services.router.alerts import AlertKind, AlertRaised
 from tests.integration.tracker.test_alerts_stream import routed
 
 T0 = datetime.now(UTC)
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
 
 
 def state(redis: Redis, prefix: str) -> AlertState:

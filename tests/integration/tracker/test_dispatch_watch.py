@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from redis.asyncio import Redis
 
 from services.platform.embedded import free_port
-from services.router.alert_state import AlertState
 from services.router.alerts import AlertKind, AlertRaised
 from services.tracker.dispatch_watch import DispatchWatch
+from tests.integration.tracker.test_alert_state import state
 from tests.integration.tracker.test_alerts_stream import routed
-
-
-@pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[Redis]:
-    client = Redis.from_url(redis_url)
-    yield client
-    await client.aclose()
-
-
-def state(redis: Redis, prefix: str) -> AlertState:
-    return AlertState(redis, prefix, hotspot_threshold=3, hotspot_window=timedelta(hours=1))
 
 
 async def test_dispatched_cases_raise_due_deadlines_and_hot_spots_once(redis: Redis, redis_prefix: str) -> None:

@@ -27,8 +27,8 @@ from services.router.alerts import (
     AlertRaised,
     OpenCase,
     deadline_alerts,
-    hotspot_alert,
     next_check,
+    window_alert,
 )
 
 # Case statuses after which no deadline is watched any more.
@@ -118,52 +118,59 @@ class AlertState:
         return await self.track_routed_many([ev], now)
 
     async def track_routed_many(self, events: Sequence[ComplaintRouted], now: datetime) -> list[AlertRaised]:
-        """:meth:`track_routed` for a batch in two Redis round trips (reads, then every write)."""
+        """:meth:`track_routed` for a batch in two Redis round trips (reads, then every write).
+
+        A hot spot costs two numbers per place and batch (how many in the window, the earliest),
+        however many complaints its window holds."""
         if not events:
             return []
+        places: dict[str, list[ComplaintRouted]] = {}  # hot-spot key -> the batch's events of that place
+        for ev in events:
+            if place := ev.village or ev.territory:
+                places.setdefault(self.p + f"hot:{ev.category}:{place}", []).append(ev)
         async with self.redis.pipeline(transaction=False) as pipe:
             for ev in events:
                 pipe.exists(self.p + f"done:{ev.complaint_id}")
                 pipe.exists(self.p + f"open:{ev.complaint_id}")
-            flags = await pipe.execute()
+            for key in places:
+                pipe.zrange(key, -1, -1, withscores=True)
+            reads = await pipe.execute()
+        flags, tops = reads[:2 * len(events)], reads[2 * len(events):]
+        # Records of one place arrive from several partitions in any order: judge the window that
+        # ends at the latest complaint seen, not at this batch's latest (which may be older).
+        latest = {key: max([*(_ts(_received_at(e)) for e in evs), *(score for _, score in top)])
+                  for (key, evs), top in zip(places.items(), tops, strict=True)}
+        span = self.window.total_seconds()
         out: list[AlertRaised] = []
-        places: dict[str, list[ComplaintRouted]] = {}  # hot-spot key -> the batch's events of that place
         watched: set[str] = set()
         async with self.redis.pipeline(transaction=True) as pipe:
             for i, ev in enumerate(events):
-                received_at = _received_at(ev)
                 if not flags[2 * i] and not flags[2 * i + 1] and ev.complaint_id not in watched:
                     watched.add(ev.complaint_id)
                     case = OpenCase(ev.complaint_id, ev.ticket_no, ev.unit, ev.category, ev.territory,
-                                    received_at, ev.accept_by, ev.resolve_by)
+                                    _received_at(ev), ev.accept_by, ev.resolve_by)
                     self._schedule(pipe, case, now)
                     out += deadline_alerts(case, now)
-                place = ev.village or ev.territory
-                if place:
-                    key = self.p + f"hot:{ev.category}:{place}"
-                    pipe.zadd(key, {ev.complaint_id: _ts(received_at)})
-                    places.setdefault(key, []).append(ev)
-            since = {key: _ts(max(map(_received_at, evs)) - self.window) for key, evs in places.items()}
-            for key in places:
-                pipe.zremrangebyscore(key, "-inf", since[key])
-                pipe.expire(key, int(self.window.total_seconds() * 2) + 60)
-            for key in places:
-                pipe.zrangebyscore(key, since[key], "+inf", withscores=True)
+            for key, evs in places.items():
+                pipe.zadd(key, {e.complaint_id: _ts(_received_at(e)) for e in evs})
+                pipe.zremrangebyscore(key, "-inf", latest[key] - span)
+                pipe.expire(key, int(span * 2) + 60)
+                pipe.zcount(key, f"({latest[key] - span!r}", latest[key])
+                pipe.zrangebyscore(key, f"({latest[key] - span!r}", latest[key], start=0, num=1, withscores=True)
             results = await pipe.execute()
-        for evs, members in zip(places.values(), results[len(results) - len(places):], strict=True):
-            out += self._hotspot(evs, members)
+        windows = results[len(results) - 5 * len(places):]
+        for n, (key, evs) in enumerate(places.items()):
+            count, first = windows[5 * n + 3], windows[5 * n + 4]
+            out += self._hotspot(evs, int(count), first[0][1] if first else latest[key], latest[key])
         return out
 
-    def _hotspot(self, evs: list[ComplaintRouted], members: list[tuple[bytes, float]]) -> list[AlertRaised]:
-        # Records of one place arrive from several partitions in any order: judge the window that
-        # ends at the latest complaint seen, not at this record's time (which may be older).
+    def _hotspot(self, evs: list[ComplaintRouted], count: int, first: float, latest: float) -> list[AlertRaised]:
         ev = evs[-1]
-        times = [datetime.fromtimestamp(score, UTC) for _, score in members]
-        latest = max([*(_received_at(e) for e in evs), *times])
-        alert = hotspot_alert(category=ev.category, place=ev.village or ev.territory or "",
-                              place_name=ev.village or ev.territory_name, times=times, now=latest,
-                              threshold=self.threshold, window=self.window, territory=ev.territory, unit=ev.unit,
-                              tickets=[e.ticket_no for e in evs])
+        alert = window_alert(category=ev.category, place=ev.village or ev.territory or "",
+                             place_name=ev.village or ev.territory_name, count=count,
+                             first_at=datetime.fromtimestamp(first, UTC), now=datetime.fromtimestamp(latest, UTC),
+                             threshold=self.threshold, window=self.window, territory=ev.territory, unit=ev.unit,
+                             tickets=[e.ticket_no for e in evs])
         return [alert] if alert else []
 
     async def apply_case_event(self, ev: CaseEvent, now: datetime) -> list[AlertRaised]:

@@ -150,19 +150,29 @@ def hotspot_alert_id(category: str, place: str, moment: datetime, window: timede
 def hotspot_alert(*, category: str, place: str, place_name: str | None, times: list[datetime], now: datetime,
                   threshold: int, window: timedelta, territory: str | None = None, unit: str | None = None,
                   tickets: list[str] | None = None) -> AlertRaised | None:
-    """A hot-spot alert if at least ``threshold`` of ``times`` fall within ``window`` before ``now``.
+    """A hot-spot alert if at least ``threshold`` of ``times`` fall within ``window`` before ``now``."""
+    recent = [t for t in times if now - window < t <= now]
+    return window_alert(category=category, place=place, place_name=place_name, count=len(recent),
+                        first_at=min(recent, default=now), now=now, threshold=threshold, window=window,
+                        territory=territory, unit=unit, tickets=tickets)
+
+
+def window_alert(*, category: str, place: str, place_name: str | None, count: int, first_at: datetime,
+                 now: datetime, threshold: int, window: timedelta, territory: str | None = None,
+                 unit: str | None = None, tickets: list[str] | None = None) -> AlertRaised | None:
+    """A hot-spot alert if ``count`` complaints (the earliest at ``first_at``) fell within the
+    ``window`` that ends at ``now``.
 
     The id names the window bucket of ``now``: a place stays quiet for the rest of the bucket
     once raised, and can be raised again in a later bucket if complaints keep coming.
     """
-    recent = sorted(t for t in times if now - window < t <= now)
-    if threshold < 1 or len(recent) < threshold:
+    if threshold < 1 or count < threshold:
         return None
     minutes = int(window.total_seconds() // 60)
     return AlertRaised(
         alert_id=hotspot_alert_id(category, place, now, window), kind=AlertKind.HOTSPOT, raised_at=now,
-        message=f"热点：{place_name or place} {minutes} 分钟内收到 {len(recent)} 件同类投诉（{category}）",
+        message=f"热点：{place_name or place} {minutes} 分钟内收到 {count} 件同类投诉（{category}）",
         category=category, territory=territory, place=place, unit=unit,
-        data={"count": len(recent), "window_s": int(window.total_seconds()), "threshold": threshold,
-              "first_at": _iso(recent[0]), "tickets": (tickets or [])[-20:]},
+        data={"count": count, "window_s": int(window.total_seconds()), "threshold": threshold,
+              "first_at": _iso(first_at), "tickets": (tickets or [])[-20:]},
     )

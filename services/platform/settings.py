@@ -53,7 +53,24 @@ class CommonSettings(BaseSettings):
         return None if self.producer_compression == "none" else self.producer_compression
 
 
-class ApiSettings(CommonSettings):
+class MediaSettings(CommonSettings):
+    """Copies of citizens' WeChat photos and voice messages (WeChat keeps them three days only).
+
+    The tracker downloads them into ``media_dir`` (content-addressed files); the API serves them.
+    """
+
+    media_dir: Path | None = Field(default=None, description="default: <data dir>/media")
+    media_max_bytes: int = Field(default=10 * 2**20, gt=0, description="a larger medium is refused")
+    media_fetch_every_s: float = Field(default=5.0, gt=0)
+    media_retry_base_s: float = Field(default=30.0, gt=0, description="first retry after a failed download")
+    media_retry_max_s: float = Field(default=3600.0, gt=0)
+    media_ttl_s: float = Field(default=3 * 86400, gt=0, description="WeChat drops media this long after the message")
+
+    def media_root(self) -> Path:
+        return self.media_dir or REPO_ROOT / "var" / "media"
+
+
+class ApiSettings(MediaSettings):
     api_host: str = "127.0.0.1"
     api_port: int = 8000
     admin_token: SecretStr | None = None
@@ -94,7 +111,7 @@ class RouterSettings(AlertSettings):
     lost_log_check_s: float = Field(default=2.0, gt=0, le=60)
 
 
-class TrackerSettings(AlertSettings):
+class TrackerSettings(AlertSettings, MediaSettings):
     tracker_group: str = "complaints-tracker"
     route_timeout_s: float = Field(default=60.0, ge=1.0, description="received but not routed after this -> routed by the reconciler")
     reconcile_every_s: float = 5.0
@@ -118,3 +135,6 @@ class StackSettings(ApiSettings, RouterSettings, TrackerSettings):
     broker_port: int = 0
     redis_port: int = 0
     data_dir: Path = REPO_ROOT / "var"
+
+    def media_root(self) -> Path:
+        return self.media_dir or Path(self.data_dir) / "media"

@@ -91,6 +91,7 @@ class Stack:
             "COMPLAINTS_TOPIC_PARTITIONS": str(s.topic_partitions),
             "COMPLAINTS_LOG_LEVEL": s.log_level,
             "COMPLAINTS_PRODUCER_COMPRESSION": s.producer_compression,
+            "COMPLAINTS_MEDIA_DIR": str(s.media_root()),
         })
         # Thread pools (SQLAlchemy calls, the intake writer) otherwise get a malloc arena each,
         # which costs RSS without speed on a 2-core machine.

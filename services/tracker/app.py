@@ -27,6 +27,7 @@ from services.intake.wechat_port import wechat_router
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.guard import RequestGuard
 from services.platform.kafka import KafkaPublisher
+from services.platform.media_store import LocalMediaStore
 from services.platform.memory import release_periodically
 from services.platform.redisio import async_redis
 from services.platform.settings import ApiSettings
@@ -37,6 +38,7 @@ from services.tracker import (
     routes_cases,
     routes_citizen,
     routes_health,
+    routes_media,
     routes_stats,
 )
 from services.tracker.auth import Authenticator
@@ -83,12 +85,14 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     app.state.publisher = publisher
     app.state.intake = intake
     app.state.unit_ids = set(city.units)
+    app.state.media = LocalMediaStore(settings.media_root())
     app.state.auth = Authenticator(sessions, settings.admin_token.get_secret_value() if settings.admin_token else None)
 
     install_error_handlers(app)
     install_middleware(app, settings.max_body_bytes)
     app.include_router(hotline.router)
     app.include_router(routes_cases.router)
+    app.include_router(routes_media.router)
     app.include_router(routes_health.router)
     app.include_router(routes_actions.router)
     app.include_router(routes_citizen.router)

@@ -44,7 +44,8 @@ def add(session: Session, *, complaint_id: str, ticket_no: str, actor: str, data
                      created_at=datetime.now(UTC), applied_at=None)
     session.add(row)
     session.flush()
-    case = session.get(Case, complaint_id)
+    # locked: the media fetcher updates the same attachments list (compare-and-set on the version)
+    case = session.get(Case, complaint_id, with_for_update=True)
     if case is None:
         return False
     _apply(session, case, row, engine)
@@ -65,7 +66,9 @@ def _apply(session: Session, case: Case, row: Supplement, engine: Engine | None)
     if data.get("location"):
         case.location = data["location"]
     if data.get("attachments"):
-        case.attachments = [*(case.attachments or []), *data["attachments"]]
+        # each attachment keeps when it came: WeChat drops its media three days after the message
+        sent = row.created_at.isoformat()
+        case.attachments = [*(case.attachments or []), *({"received_at": sent, **a} for a in data["attachments"])]
     if data.get("text"):
         case.text = f"{case.text}\n【补充】{data['text']}"[:8000]
     case.version += 1

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.core import media
 from services.tracker.auth import Principal, mask_phone
 from services.tracker.models import Case, CaseEventRow
 
@@ -23,6 +24,22 @@ def _masked(data: dict[str, Any], principal: Principal) -> dict[str, Any]:
     if isinstance(data, dict) and isinstance(data.get("phone"), str):
         return {**data, "phone": mask_phone(data["phone"], principal)}
     return data
+
+
+def attachment_url(ticket_no: str, index: int) -> str:
+    return f"/api/v1/cases/{ticket_no}/attachments/{index}"
+
+
+def attachments(case: Case) -> list[dict[str, Any]]:
+    """The case's attachments, each with ``media_state`` and, once a copy is stored, its ``stored_url``."""
+    out = []
+    for i, att in enumerate(case.attachments or []):
+        if not isinstance(att, dict):
+            continue
+        state = media.state_of(att)
+        out.append({**att, "index": i, "media_state": state.value,
+                    "stored_url": attachment_url(case.ticket_no, i) if state == media.MediaState.STORED else None})
+    return out
 
 
 def case_summary(case: Case, principal: Principal) -> dict[str, Any]:
@@ -48,6 +65,7 @@ def case_summary(case: Case, principal: Principal) -> dict[str, Any]:
         "accept_by": case.accept_by.isoformat() if case.accept_by else None,
         "resolve_by": case.resolve_by.isoformat() if case.resolve_by else None,
         "returns": case.returns,
+        "attachments": attachments(case),
     }
 
 
@@ -58,7 +76,6 @@ def case_detail(session: Session, case: Case, principal: Principal) -> dict[str,
         "rule": case.rule,
         "routed_by": case.routed_by,
         "location": case.location,
-        "attachments": case.attachments,
         "accepted_at": case.accepted_at.isoformat() if case.accepted_at else None,
         "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,

@@ -27,7 +27,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.engine import Engine
 from services.core.events import ComplaintReceived, ComplaintRouted
-from services.intake.wechat.client import WeChatApiClient, WeChatApiSettings
 from services.platform import metrics
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.kafka import KafkaPublisher
@@ -40,10 +39,10 @@ from services.router.alerts import AlertRaised
 from services.tracker.alerts_store import store_alert, stored_alert_ids
 from services.tracker.dispatch_watch import DispatchWatch
 from services.tracker.models import IntakeRecord, OutboxRow
-from services.tracker.notifier import Notifier
 from services.tracker.progress import StreamProgress
 from services.tracker.projection import apply_received, apply_routed, end_batch, prefetch
 from services.tracker.reconcile import reconcile
+from services.tracker.wechat_jobs import wechat_client, wechat_jobs
 
 log = logging.getLogger(__name__)
 Change = dict[str, Any]
@@ -373,9 +372,9 @@ class TrackerWorker:
             asyncio.create_task(self.watch.run()),
             asyncio.create_task(release_periodically(self.settings.memory_release_every_s)),
         ]
-        notifier = self._notifier()
-        if notifier is not None:
-            tasks.append(asyncio.create_task(self._every(self.settings.notify_every_s, notifier.sweep, "notifier")))
+        client = wechat_client(self.settings, self.redis)
+        for job in wechat_jobs(self.settings, self.sessions, self.core, self.redis, client):
+            tasks.append(asyncio.create_task(self._every(job.every_s, job.run, job.name)))
         try:
             await self._stop.wait()
         finally:
@@ -383,17 +382,10 @@ class TrackerWorker:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await self.publisher.stop()
+            if client is not None:
+                await client.aclose()
             await self.redis.aclose()
             self.db.dispose()
-
-    def _notifier(self) -> Notifier | None:
-        s = self.settings
-        if not (s.wechat_appid and s.wechat_secret):
-            return None
-        client = WeChatApiClient(WeChatApiSettings(appid=s.wechat_appid, secret=s.wechat_secret,
-                                                   base_url=s.wechat_api_base, key_prefix=f"{s.redis_prefix}wechat:"),
-                                 self.redis)
-        return Notifier(s, self.sessions, self.core, client)
 
     def stop(self) -> None:
         self._stop.set()

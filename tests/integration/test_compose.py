@@ -18,7 +18,11 @@ def test_compose_file_has_every_component_with_healthchecks() -> None:
     assert {"kafka", "postgres", "redis", "api", "worker", "tracker", "init"} <= set(services)
     for name in ("kafka", "postgres", "redis", "api"):
         assert "healthcheck" in services[name], name
-    assert set(doc["volumes"]) == {"kafka-data", "pg-data", "redis-data"}
+    assert set(doc["volumes"]) == {"kafka-data", "pg-data", "redis-data", "media-data"}
+    # the tracker stores the citizens' WeChat media, the api serves them: one shared volume
+    media = "media-data:/var/lib/complaints/media"
+    assert media in services["api"]["volumes"] and media in services["tracker"]["volumes"]
+    assert services["tracker"]["environment"]["COMPLAINTS_MEDIA_DIR"] == "/var/lib/complaints/media"
     # the worker must be scalable: no fixed container name or host port
     assert "container_name" not in services["worker"] and "ports" not in services["worker"]
     assert "KAFKA_PROCESS_ROLES" in services["kafka"]["environment"]  # KRaft, no ZooKeeper

@@ -6,6 +6,7 @@
 * ``notify``: customer-service message within 48 h of the citizen's last message, else (or on
   45015) a subscription message; each notification id is claimed in Redis (SET NX) before
   sending so it is never sent twice; a notification that finally failed is released.
+* ``get_media``: download a temporary medium (image, voice), refused over a size limit.
 * network errors, 5xx and errcode -1 are retried with exponential backoff.
 """
 
@@ -20,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel, Field, SecretStr
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 TOKEN_INVALID = frozenset({40001, 40014, 42001})
 OUT_OF_WINDOW = 45015
 QUOTA_CODES = frozenset({45047, 45009})
+_ERROR_TYPES = ("application/json", "text/plain", "text/html")  # WeChat sends its JSON errors as text/plain
+_R = TypeVar("_R")
 _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end"
 
 
@@ -50,6 +53,7 @@ class WeChatApiSettings(BaseModel):
     sending_ttl_s: int = 120
     token_lock_ttl_s: float = 10.0
     quota_retry_after_s: float = 3600.0
+    media_max_bytes: int = Field(default=10 * 2**20, gt=0, description="larger media are refused")
 
 
 class WeChatApiError(Exception):
@@ -57,6 +61,27 @@ class WeChatApiError(Exception):
         super().__init__(f"errcode={errcode} {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
+
+
+class MediaTooLarge(WeChatApiError):
+    def __init__(self, size: int, limit: int) -> None:
+        super().__init__(-4, f"medium of {size}+ bytes is over the limit of {limit}")
+        self.size = size
+        self.limit = limit
+
+
+class _Transient(Exception):
+    """One attempt failed in a way worth retrying (5xx, garbled answer, system busy)."""
+
+
+def _errcode(answer: object) -> int:
+    return int(answer.get("errcode", 0) or 0) if isinstance(answer, dict) else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Medium:
+    content: bytes
+    content_type: str
 
 
 class NotifyStatus(StrEnum):
@@ -105,37 +130,47 @@ class WeChatApiClient:
             await self.http.aclose()
 
     # --- HTTP with backoff ----------------------------------------------------------------
+    async def _retrying(self, attempt: Callable[[], Awaitable[_R]]) -> _R:
+        """Run ``attempt`` until it returns; network errors and ``_Transient`` are retried with backoff."""
+        last: str = ""
+        for n in range(self.settings.max_attempts):
+            if n:
+                delay = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** (n - 1))
+                await self.sleep(delay * (0.5 + random.random() / 2))
+            try:
+                return await attempt()
+            except httpx.TransportError as exc:
+                last = f"network: {type(exc).__name__}"
+            except _Transient as exc:
+                last = str(exc)
+        raise WeChatApiError(-2, f"gave up after {self.settings.max_attempts} attempts: {last}")
+
+    @staticmethod
+    def _json(status: int, raw: bytes) -> dict[str, Any]:
+        """A JSON answer of the API; 5xx, non-JSON and errcode -1 (system busy) are transient."""
+        if status >= 500:
+            raise _Transient(f"http {status}")
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise _Transient("invalid JSON") from None
+        if not isinstance(data, dict):
+            raise _Transient("unexpected JSON")
+        if _errcode(data) == -1:
+            raise _Transient("errcode -1")
+        return data
+
     async def _post(self, path: str, payload: Mapping[str, Any], token: str | None) -> dict[str, Any]:
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")  # WeChat wants raw UTF-8
         params = {"access_token": token} if token else None
-        last: str = ""
-        for attempt in range(self.settings.max_attempts):
-            if attempt:
-                delay = min(self.settings.backoff_max_s, self.settings.backoff_base_s * 2 ** (attempt - 1))
-                await self.sleep(delay * (0.5 + random.random() / 2))
-            try:
-                resp = await self.http.post(
-                    path, params=params, content=body, headers={"Content-Type": "application/json; charset=utf-8"}
-                )
-            except httpx.TransportError as exc:
-                last = f"network: {type(exc).__name__}"
-                continue
-            if resp.status_code >= 500:
-                last = f"http {resp.status_code}"
-                continue
-            try:
-                data = resp.json()
-            except ValueError:
-                last = "invalid JSON"
-                continue
-            if not isinstance(data, dict):
-                last = "unexpected JSON"
-                continue
-            if int(data.get("errcode", 0) or 0) == -1:  # system busy
-                last = "errcode -1"
-                continue
-            return data
-        raise WeChatApiError(-2, f"gave up after {self.settings.max_attempts} attempts: {last}")
+
+        async def attempt() -> dict[str, Any]:
+            resp = await self.http.post(
+                path, params=params, content=body, headers={"Content-Type": "application/json; charset=utf-8"}
+            )
+            return self._json(resp.status_code, resp.content)
+
+        return await self._retrying(attempt)
 
     # --- access_token -----------------------------------------------------------------------
     async def _cached_token(self) -> str | None:
@@ -193,18 +228,51 @@ class WeChatApiClient:
                 raise WeChatApiError(-3, "timed out waiting for the token refresh of another process")
             await asyncio.sleep(0.05)
 
+    async def _authed(self, send: Callable[[str], Awaitable[_R]]) -> _R:
+        """``send(token)``; on 40001/42001/40014 refresh the token and send once more."""
+        token = await self.access_token()
+        result = await send(token)
+        if _errcode(result) in TOKEN_INVALID:
+            result = await send(await self.refresh_token(stale=token))
+        return result
+
     async def call(self, path: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         """An authenticated API call; refresh the token once on 40001/42001/40014."""
-        token = await self.access_token()
-        data = await self._post(path, payload, token)
-        code = int(data.get("errcode", 0) or 0)
-        if code in TOKEN_INVALID:
-            token = await self.refresh_token(stale=token)
-            data = await self._post(path, payload, token)
-            code = int(data.get("errcode", 0) or 0)
+        data = await self._authed(lambda token: self._post(path, payload, token))
+        code = _errcode(data)
         if code != 0:
             raise WeChatApiError(code, str(data.get("errmsg", "")))
         return data
+
+    # --- temporary media ----------------------------------------------------------------------
+    async def get_media(self, media_id: str) -> Medium:
+        """Download a temporary medium (``MediaId`` of an image or voice message).
+
+        Raises ``WeChatApiError`` with WeChat's errcode (40007: expired or unknown), and
+        ``MediaTooLarge`` for a body over ``media_max_bytes`` (never returned in part)."""
+        answer = await self._authed(lambda token: self._retrying(lambda: self._get_media_once(media_id, token)))
+        if isinstance(answer, Medium):
+            return answer
+        raise WeChatApiError(_errcode(answer) or -3, str(answer.get("errmsg", "no media in the answer")))
+
+    async def _get_media_once(self, media_id: str, token: str) -> Medium | dict[str, Any]:
+        limit = self.settings.media_max_bytes
+        params = {"access_token": token, "media_id": media_id}
+        async with self.http.stream("GET", "/cgi-bin/media/get", params=params) as resp:
+            if resp.status_code >= 500:
+                raise _Transient(f"http {resp.status_code}")
+            content_type = resp.headers.get("content-type", "")
+            declared = resp.headers.get("content-length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise MediaTooLarge(int(declared), limit)
+            body = bytearray()
+            async for chunk in resp.aiter_bytes():
+                body += chunk
+                if len(body) > limit:
+                    raise MediaTooLarge(len(body), limit)
+        if resp.status_code != 200 or content_type.startswith(_ERROR_TYPES):  # errors come as JSON
+            return self._json(resp.status_code, bytes(body))
+        return Medium(bytes(body), content_type)
 
     # --- messages -------------------------------------------------------------------------------
     async def send_text(self, openid: str, text: str) -> None:

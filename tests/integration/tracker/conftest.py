@@ -6,9 +6,10 @@ from __future__ import annotations
 import itertools
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.engine import Engine
-from services.core.events import CategoryScore, Channel, ComplaintReceived, ComplaintRouted
+from services.core.events import Attachment, CategoryScore, Channel, ComplaintReceived, ComplaintRouted
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.embedded import EmbeddedProcess
 from services.platform.migrate import upgrade
@@ -82,10 +83,10 @@ def make_users(sessions: sessionmaker[Session]) -> dict[str, str]:
 
 @pytest.fixture
 def api(tansu: EmbeddedProcess, database_url: str, redis_url: str, redis_prefix: str,
-        core: Engine) -> Iterator[Api]:
+        core: Engine, tmp_path: Path) -> Iterator[Api]:
     upgrade(database_url)
     settings = ApiSettings(kafka_bootstrap=tansu.url, database_url=database_url, redis_url=redis_url,
-                           redis_prefix=redis_prefix, admin_token=SecretStr(ADMIN_TOKEN))
+                           redis_prefix=redis_prefix, admin_token=SecretStr(ADMIN_TOKEN), media_dir=tmp_path / "media")
     db = make_engine(database_url)
     sessions = make_sessionmaker(db)
     with TestClient(create_app(settings, engine=core), raise_server_exceptions=False) as client:
@@ -105,14 +106,16 @@ def make_case(sessions: sessionmaker[Session], *, unit: str = "SQ_BAIPU", catego
               territory: str | None = "320682105", village: str | None = "唐堡村委会", text: str = BAIPU_TEXT,
               phone: str | None = PHONE, received_at: datetime | None = None,
               accept_in: timedelta = timedelta(minutes=30), resolve_in: timedelta = timedelta(hours=4),
-              routed: bool = True) -> str:
+              routed: bool = True, channel: Channel = Channel.HOTLINE, attachments: Sequence[Attachment] = (),
+              citizen_id: str | None = None) -> str:
     """A case as the stream would create it: ComplaintReceived then ComplaintRouted, via the projection."""
     ticket = new_ticket()
     at = received_at or datetime.now(UTC)
     cid = str(uuid.uuid4())
     received = ComplaintReceived(event_id=f"recv-{cid}", complaint_id=cid, ticket_no=ticket, city="rugao",
-                                 channel=Channel.HOTLINE, text=text, phone=phone, name="王女士",
-                                 address="某小区3栋", received_at=at, submitted_by="operator:test")
+                                 channel=channel, text=text, phone=phone, name="王女士",
+                                 address="某小区3栋", received_at=at, submitted_by="operator:test",
+                                 attachments=list(attachments), citizen_id=citizen_id)
     with sessions.begin() as s:
         apply_received(s, received)
         if routed:

@@ -57,6 +57,14 @@ def merge(api: Api) -> tuple[str, dict[str, Any]]:
     return f"/api/v1/cases/{_case(api)}/merge", {"into_ticket": keep}
 
 
+def stored_photo(api: Api) -> tuple[str, None]:
+    """A WeChat case whose photo the media fetcher has stored."""
+    sha = api.client.app.state.media.put(b"\xff\xd8photo\xff\xd9")  # type: ignore[attr-defined]
+    ticket = _case(api, channel="wechat", attachments=[{"kind": "image", "media_id": "m1", "url": None, "sha256": sha,
+                                                        "size": 9, "content_type": "image/jpeg"}])
+    return f"/api/v1/cases/{ticket}/attachments/0", None
+
+
 def public(api: Api) -> tuple[str, dict[str, Any]]:
     return f"/api/v1/public/cases/{_case(api)}", {"phone_last4": PHONE[-4:]}
 
@@ -73,6 +81,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[dict[str, Any], Prep]] = {
         {"anonymous": 401, "operator": OK, "squad": 403, "squad_other": 403, "command": OK, "admin": OK},
         lambda api: ("/api/v1/complaints", {"channel": "hotline", "text": "白蒲镇有工地夜间打桩", "phone": PHONE})),
     ("GET", "/api/v1/cases/{ticket_no}"): (STAFF_OWN, lambda api: (f"/api/v1/cases/{_case(api)}", None)),
+    ("GET", "/api/v1/cases/{ticket_no}/attachments/{index}"): (STAFF_OWN, stored_photo),
     ("GET", "/api/v1/units/{unit_id}/cases"): (STAFF_OWN, lambda api: ("/api/v1/units/SQ_BAIPU/cases", None)),
     ("GET", "/api/v1/cases"): (STAFF, lambda api: ("/api/v1/cases", {"status": "dispatched"})),
     ("POST", "/api/v1/cases/{ticket_no}/accept"): (SQUAD_ONLY, action("accept")),

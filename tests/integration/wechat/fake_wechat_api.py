@@ -25,6 +25,10 @@ class FakeWeChatApi:
     script: dict[str, deque[tuple[str, int]]] = field(default_factory=dict)
     stuck: bool = False  # stable_token (normal mode) keeps returning the rejected token
     expired: set[str] = field(default_factory=set)
+    # temporary media by media id: (bytes, content type); an unknown id answers 40007 as WeChat does
+    media: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    media_requests: list[str] = field(default_factory=list)
+    chunked_media: bool = False  # send media without Content-Length (chunked)
     runner: web.AppRunner | None = None
     base_url: str = ""
 
@@ -86,11 +90,39 @@ class FakeWeChatApi:
         self.subscribe.append(json.loads(raw))
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
+    def add_media(self, media_id: str, content: bytes, content_type: str = "image/jpeg") -> None:
+        self.media[media_id] = (content, content_type)
+
+    async def media_get(self, request: web.Request) -> web.StreamResponse:
+        """``GET /cgi-bin/media/get``: the file with its type and a filename, or a JSON error.  Like
+        WeChat, errors come as JSON with ``Content-Type: text/plain``."""
+        media_id = request.query.get("media_id", "")
+        self.media_requests.append(media_id)
+        answer = self._token_error(request) or self._scripted("media")
+        if answer is not None:
+            return answer
+        if media_id not in self.media:
+            return web.Response(text=json.dumps({"errcode": 40007, "errmsg": "invalid media_id"}),
+                                content_type="text/plain")
+        content, content_type = self.media[media_id]
+        ext = {"image/jpeg": "jpg", "image/png": "png", "audio/amr": "amr"}.get(content_type, "bin")
+        headers = {"Content-Type": content_type, "Content-disposition": f'attachment; filename="{media_id}.{ext}"'}
+        if not self.chunked_media:
+            return web.Response(body=content, headers=headers)
+        stream = web.StreamResponse(headers=headers)
+        stream.enable_chunked_encoding()
+        await stream.prepare(request)
+        for i in range(0, len(content), 65536):
+            await stream.write(content[i:i + 65536])
+        await stream.write_eof()
+        return stream
+
     async def start(self) -> str:
         app = web.Application()
         app.router.add_post("/cgi-bin/stable_token", self.stable_token)
         app.router.add_post("/cgi-bin/message/custom/send", self.custom_send)
         app.router.add_post("/cgi-bin/message/subscribe/bizsend", self.bizsend)
+        app.router.add_get("/cgi-bin/media/get", self.media_get)
         self.runner = web.AppRunner(app)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)

@@ -5,52 +5,17 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-from collections.abc import AsyncIterator, Callable
 
 import pytest
+from api_fixtures import APPID, SECRET, ClientFactory
 from fake_wechat_api import FakeWeChatApi
 from redis.asyncio import Redis
 
-from services.intake.wechat.client import NotifyStatus, WeChatApiClient, WeChatApiError, WeChatApiSettings
+from services.intake.wechat.client import NotifyStatus, WeChatApiError
 from services.intake.wechat.state import WeChatState
 
-APPID, SECRET = "wx49f0ab532d5d035a", "s3cr3t"
 TEMPLATE = "tmpl-progress"
 DATA = {"thing1": "路灯不亮", "character_string2": "RG00000001", "phrase3": "已办结"}
-
-
-@pytest.fixture
-async def api() -> AsyncIterator[FakeWeChatApi]:
-    server = FakeWeChatApi(APPID, SECRET)
-    await server.start()
-    yield server
-    await server.stop()
-
-
-ClientFactory = Callable[..., WeChatApiClient]
-
-
-@pytest.fixture
-async def make_client(api: FakeWeChatApi, redis: Redis, prefix: str) -> AsyncIterator[ClientFactory]:
-    made: list[WeChatApiClient] = []
-    sleeps: list[float] = []
-
-    async def fake_sleep(s: float) -> None:
-        sleeps.append(s)
-        await asyncio.sleep(0)
-
-    def factory(**overrides: object) -> WeChatApiClient:
-        settings = WeChatApiSettings.model_validate(
-            {"appid": APPID, "secret": SECRET, "base_url": api.base_url, "key_prefix": prefix, **overrides}
-        )
-        c = WeChatApiClient(settings, redis, sleep=fake_sleep)
-        c.sleeps = sleeps  # type: ignore[attr-defined]
-        made.append(c)
-        return c
-
-    yield factory
-    for c in made:
-        await c.aclose()
 
 
 async def recent(redis: Redis, prefix: str, openid: str, hours_ago: float = 0.1) -> None:

@@ -105,6 +105,20 @@ const C = (() => {
     return { text: "剩余 " + duration(end - now), cls: used >= 0.8 ? "warn" : "ok" };
   }
 
+  /** Links to the stored copies of a case's WeChat photos and voice messages (null when it has none). */
+  const KIND = { image: "照片", voice: "语音" };
+  const MEDIA_STATE = { pending: "下载中", expired: "已过期", too_large: "文件过大" };
+  function attachments(c) {
+    const items = (c.attachments || []).filter((a) => KIND[a.kind]);
+    if (!items.length) return null;
+    return el("span", { class: "attachments" }, items.map((a, i) => {
+      const label = `${KIND[a.kind]}${i + 1}`;
+      return a.stored_url
+        ? el("a", { href: a.stored_url, target: "_blank", rel: "noopener", class: "attachment" }, label)
+        : el("span", { class: "attachment muted" }, `${label}（${MEDIA_STATE[a.media_state] || "未保存"}）`);
+    }));
+  }
+
   function pct(x) { return x === null || x === undefined ? "—" : (x * 100).toFixed(1) + "%"; }
 
   function uid() {
@@ -133,5 +147,5 @@ const C = (() => {
   function badge(text, cls) { return el("span", { class: "badge " + (cls || "") }, text); }
 
   return { el, clear, $, api, ApiError, meta, toast, time, clock, day, duration, countdown, pct, uid, debounce,
-    live, badge };
+    live, badge, attachments };
 })();

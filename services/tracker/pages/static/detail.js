@@ -109,7 +109,8 @@ const Detail = (() => {
         row("类别", cat ? `${cat.group_name} / ${cat.name}` : c.category), row("地点", [c.territory_name, c.village].filter(Boolean).join(" / ")),
         row("地址", c.address), row("承办单位", M.unit[c.unit] || c.unit), row("来电人", [c.name, c.phone].filter(Boolean).join(" ")),
         row("受理时间", time(c.received_at)), row("签收时限", time(c.accept_by)), row("办结时限", time(c.resolve_by)),
-        row("处置结果", c.result ? `${c.disposal_mode || ""} ${c.result}` : null), row("评价", c.rating), row("派单规则", c.rule)),
+        row("处置结果", c.result ? `${c.disposal_mode || ""} ${c.result}` : null), row("评价", c.rating), row("派单规则", c.rule),
+        row("照片/语音", C.attachments(c))),
       actionArea(c, M),
       el("section", {}, el("h3", {}, "办理记录"), el("ol", { class: "history" }, (c.history || []).map((h) =>
         el("li", {}, el("span", { class: "t" }, time(h.at)), el("b", {}, M.events[h.type] || h.type),

@@ -58,6 +58,7 @@
     const cd = el("span", { class: "countdown", dataset: { at: d.at || "", start: c.received_at } });
     const actions = el("div", { class: "actions" });
     const panel = el("div", { class: "panel" });
+    const media = C.attachments(c);
     const allowed = M.transitions[c.status] || [];
     const add = (action, label, cls, fn) => {
       if (allowed.includes(action)) actions.append(el("button", { type: "button", class: cls || "", dataset: { action },
@@ -80,6 +81,7 @@
         [c.address ? "地点：" + c.address : null, c.name ? "来电人：" + c.name : null,
           c.phone ? "电话：" + c.phone : null, "受理：" + time(c.received_at),
           c.returns ? `已退单 ${c.returns} 次` : null].filter(Boolean).join("　")),
+      media ? el("p", { class: "small" }, "照片/语音：", media) : null,
       actions, panel);
     return node;
   }

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.e2e.test_wechat_notifications import SECRET, push, until
+from tests.e2e.test_wechat_notifications import SECRET, file_complaint, push, until
 from tests.integration.wechat.fake_wechat_api import FakeWeChatApi
-from tests.integration.wechat.wechat_harness import AES_KEY, APPID, TOKEN, image_xml, text_xml, voice_xml
+from tests.integration.wechat.wechat_harness import AES_KEY, APPID, TOKEN, image_xml, voice_xml
 
 JPEG = b"\xff\xd8\xff\xe0" + os.urandom(20_000) + b"\xff\xd9"
 AMR = b"#!AMR\n" + os.urandom(3000)
@@ -33,10 +32,7 @@ async def test_photo_and_voice_are_kept_and_served(stack_factory: Any, sqlite_ur
                               media_fetch_every_s="0.5")
         openid = f"oMedia{tag}"
         async with httpx.AsyncClient(base_url=stack.base_url, headers=stack.headers, timeout=10) as client:
-            reply = await push(client, text_xml("白蒲镇唐堡村路边饭店油烟直排，熏得人没法开窗", openid=openid))
-            found = re.search(r"RG\d{14}", reply["Content"])
-            assert found, reply
-            ticket = found.group(0)
+            ticket = await file_complaint(client, openid)
             assert ticket in (await push(client, image_xml(photo, openid=openid)))["Content"]
             assert ticket in (await push(client, voice_xml("", media=voice, openid=openid)))["Content"]
 

@@ -27,6 +27,14 @@ async def until(predicate: Any, timeout_s: float = 40) -> None:
         await asyncio.sleep(0.2)
 
 
+
+async def file_complaint(client: httpx.AsyncClient, openid: str) -> str:
+    """A citizen's WeChat complaint; returns the ticket number from the reply."""
+    reply = await push(client, text_xml("白蒲镇唐堡村路边饭店油烟直排，熏得人没法开窗", openid=openid))
+    found = re.search(r"RG\d{14}", reply["Content"])
+    assert found, reply
+    return found.group(0)
+
 async def test_citizen_is_notified_once_and_rates(stack_factory: Any, sqlite_url: str) -> None:
     api = FakeWeChatApi(appid=APPID, secret=SECRET)
     base = await api.start()
@@ -35,10 +43,7 @@ async def test_citizen_is_notified_once_and_rates(stack_factory: Any, sqlite_url
                               wechat_secret=SECRET, wechat_api_base=base)
         openid = f"oNotify{int(time.time())}"
         async with httpx.AsyncClient(base_url=stack.base_url, headers=stack.headers, timeout=10) as client:
-            reply = await push(client, text_xml("白蒲镇唐堡村路边饭店油烟直排，熏得人没法开窗", openid=openid))
-            found = re.search(r"RG\d{14}", reply["Content"])
-            assert found, reply
-            ticket = found.group(0)
+            ticket = await file_complaint(client, openid)
 
             async def dispatched() -> bool:
                 r = await client.get(f"/api/v1/cases/{ticket}")

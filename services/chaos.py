@@ -174,9 +174,10 @@ def summarize(run: Run, extra: dict[str, Any], snap: Snapshot) -> dict[str, Any]
     return result
 
 
-def notifications(run: Run, timeout_s: float = 120.0, quiet_s: float = 15.0) -> dict[str, Any]:
+def notifications(run: Run, timeout_s: float = 180.0, quiet_s: float = 130.0) -> dict[str, Any]:
     """WeChat messages the notifier sent (to the stand-in API) per accepted case: exactly one each.
-    Waits until every accepted case was notified, or nothing new arrived for ``quiet_s``."""
+    Waits until every accepted case was notified, or nothing new arrived for ``quiet_s`` (longer
+    than the claim of a tracker killed while sending lives: its notification goes out after that)."""
     api = run.system.wechat_api
     accepted = run.load.accepted_tickets
     if api is None:

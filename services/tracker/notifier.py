@@ -89,7 +89,8 @@ class Notifier:
             result = await self.client.notify(f"case-event:{event.event_id}", case.citizen_id, text)
             if result.status in FINAL:
                 await asyncio.to_thread(self.record, event, result.status)
-            else:  # quota or a failure: the next sweep tries again
+            # in progress elsewhere, quota or a failure: the next sweep asks again
+            elif result.status is not NotifyStatus.IN_PROGRESS:
                 log.warning("notification for %s (%s) not sent yet: %s", case.ticket_no, event.type, result.status)
             if result.sent:
                 sent += 1

@@ -87,7 +87,8 @@ class Medium:
 class NotifyStatus(StrEnum):
     SENT_CUSTOM = "sent_custom"
     SENT_SUBSCRIBE = "sent_subscribe"
-    DUPLICATE = "duplicate"  # already sent (or being sent) under this notification id
+    DUPLICATE = "duplicate"  # already sent under this notification id
+    IN_PROGRESS = "in_progress"  # being sent by another sender (or one that died: its claim expires): ask again later
     QUOTA = "quota"  # 45047/45009: released, retry later
     NO_CHANNEL = "no_channel"  # outside 48 h and no subscription template given: released
     FAILED = "failed"  # released for retry
@@ -307,9 +308,18 @@ class WeChatApiClient:
         data: Mapping[str, str] | None = None,
         page: str | None = None,
     ) -> NotifyResult:
-        """Send one notification at most once (per ``notification_id``)."""
+        """Send one notification once (per ``notification_id``).
+
+        The claim says "sending" until the outcome is known.  Meanwhile another sender gets
+        IN_PROGRESS, not DUPLICATE: if this send fails the claim is released, and if this
+        process dies the claim expires after ``sending_ttl_s``, and the notification is sent
+        then instead of being lost.  (Dying after WeChat took it but before the claim says so
+        sends it twice; WeChat's API has no idempotency key to prevent that.)"""
         key = self.state.key("notif", notification_id)
         if not await self.redis.set(key, "sending", ex=self.settings.sending_ttl_s, nx=True):
+            held = await self.redis.get(key)
+            if held in (b"sending", "sending"):
+                return NotifyResult(NotifyStatus.IN_PROGRESS)
             return NotifyResult(NotifyStatus.DUPLICATE)
         try:
             result = await self._deliver(openid, text, template_id, data or {}, page)

@@ -162,6 +162,20 @@ async def test_never_sent_twice(api: FakeWeChatApi, make_client: ClientFactory, 
     a, b = make_client(), make_client()  # two processes sharing Redis
     results = await asyncio.gather(*(c.notify("case-1:resolved", "oA", "已办结") for c in (a, b, a, b)))
     assert sorted(r.status for r in results).count(NotifyStatus.SENT_CUSTOM) == 1
-    assert sum(r.status is NotifyStatus.DUPLICATE for r in results) == 3
+    # the others found it being sent (in progress) or sent (duplicate): none sent it again
+    assert sum(r.status in (NotifyStatus.DUPLICATE, NotifyStatus.IN_PROGRESS) for r in results) == 3
     assert (await b.notify("case-1:resolved", "oA", "已办结")).status is NotifyStatus.DUPLICATE
+    assert len(api.custom) == 1
+
+
+async def test_a_claim_left_by_a_dead_sender_expires_and_the_notification_goes_out(
+        api: FakeWeChatApi, make_client: ClientFactory, redis: Redis, prefix: str) -> None:
+    await recent(redis, prefix, "oA")
+    await redis.set(prefix + "notif:n-crash", "sending", ex=1)  # a tracker killed between claim and send
+    c = make_client()
+    assert (await c.notify("n-crash", "oA", "已签收")).status is NotifyStatus.IN_PROGRESS  # not final: asked again
+    assert api.custom == []
+    await asyncio.sleep(1.1)
+    assert (await c.notify("n-crash", "oA", "已签收")).status is NotifyStatus.SENT_CUSTOM
+    assert (await c.notify("n-crash", "oA", "已签收")).status is NotifyStatus.DUPLICATE
     assert len(api.custom) == 1

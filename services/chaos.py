@@ -193,6 +193,7 @@ def notifications(run: Run, timeout_s: float = 180.0, quiet_s: float = 130.0) ->
     counts = api.per_ticket()
     return {"wechat_accepted": len(accepted), "notified": sum(1 for t in accepted if counts.get(t)),
             "missing_notifications": sum(1 for t in accepted if not counts.get(t)),
+            "missing_notification_examples": sorted(t for t in accepted if not counts.get(t))[:5],
             "duplicate_notifications": sum(n - 1 for n in counts.values() if n > 1)}
 
 

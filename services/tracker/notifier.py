@@ -25,7 +25,8 @@ from services.tracker.models import Base, Case, CaseEventRow
 
 log = logging.getLogger(__name__)
 NOTIFIED_TYPES = ("accepted", "resolved")
-FINAL = {NotifyStatus.SENT_CUSTOM, NotifyStatus.SENT_SUBSCRIBE, NotifyStatus.DUPLICATE, NotifyStatus.NO_CHANNEL}
+FINAL = {NotifyStatus.SENT_CUSTOM, NotifyStatus.SENT_SUBSCRIBE, NotifyStatus.DUPLICATE, NotifyStatus.NO_CHANNEL,
+         NotifyStatus.UNKNOWN}
 
 
 class CaseNotification(Base):
@@ -86,7 +87,11 @@ class Notifier:
             text = message_for(event.type, event.data or {}, case, self.engine)
             if text is None or case.citizen_id is None:
                 continue
-            result = await self.client.notify(f"case-event:{event.event_id}", case.citizen_id, text)
+            # the complaint itself was a message of the citizen's: the 48 h window holds even if Redis lost it
+            result = await self.client.notify(f"case-event:{event.event_id}", case.citizen_id, text,
+                                              last_message_at=case.received_at.timestamp())
+            if result.status is NotifyStatus.UNKNOWN:
+                log.warning("notification for %s (%s): %s", case.ticket_no, event.type, result.detail)
             if result.status in FINAL:
                 await asyncio.to_thread(self.record, event, result.status)
             # in progress elsewhere, quota or a failure: the next sweep asks again

@@ -88,7 +88,8 @@ class NotifyStatus(StrEnum):
     SENT_CUSTOM = "sent_custom"
     SENT_SUBSCRIBE = "sent_subscribe"
     DUPLICATE = "duplicate"  # already sent under this notification id
-    IN_PROGRESS = "in_progress"  # being sent by another sender (or one that died: its claim expires): ask again later
+    IN_PROGRESS = "in_progress"  # another sender is sending it now: ask again later
+    UNKNOWN = "unknown"  # a sender died while sending it: maybe delivered, never sent again (at most once)
     QUOTA = "quota"  # 45047/45009: released, retry later
     NO_CHANNEL = "no_channel"  # outside 48 h and no subscription template given: released
     FAILED = "failed"  # released for retry
@@ -294,9 +295,11 @@ class WeChatApiClient:
             payload["page"] = page
         await self.call("/cgi-bin/message/subscribe/bizsend", payload)
 
-    async def in_service_window(self, openid: str) -> bool:
-        last = await self.state.last_message_at(openid)
-        return last is not None and self.clock() - last < self.settings.cs_window_s
+    async def in_service_window(self, openid: str, last_message_at: float | None = None) -> bool:
+        """Within 48 h of the citizen's last message (Redis knows it; ``last_message_at`` is what the
+        caller knows, e.g. when the complaint came, in case Redis lost it)."""
+        known = [t for t in (await self.state.last_message_at(openid), last_message_at) if t is not None]
+        return bool(known) and self.clock() - max(known) < self.settings.cs_window_s
 
     async def notify(
         self,
@@ -307,22 +310,22 @@ class WeChatApiClient:
         template_id: str | None = None,
         data: Mapping[str, str] | None = None,
         page: str | None = None,
+        last_message_at: float | None = None,
     ) -> NotifyResult:
-        """Send one notification once (per ``notification_id``).
+        """Send one notification at most once (per ``notification_id``).
 
-        The claim says "sending" until the outcome is known.  Meanwhile another sender gets
-        IN_PROGRESS, not DUPLICATE: if this send fails the claim is released, and if this
-        process dies the claim expires after ``sending_ttl_s``, and the notification is sent
-        then instead of being lost.  (Dying after WeChat took it but before the claim says so
-        sends it twice; WeChat's API has no idempotency key to prevent that.)"""
+        The claim says ``sending:<lease end>`` until the outcome is known.  Meanwhile another
+        sender gets IN_PROGRESS (not final: if this send fails, the claim is given back and the
+        other sends it).  A claim still "sending" after its lease means its sender died while
+        sending: WeChat may or may not have it, and its API has no idempotency key, so the
+        answer is UNKNOWN and it is not sent again (a citizen never gets a message twice).
+        """
         key = self.state.key("notif", notification_id)
-        if not await self.redis.set(key, "sending", ex=self.settings.sending_ttl_s, nx=True):
-            held = await self.redis.get(key)
-            if held in (b"sending", "sending"):
-                return NotifyResult(NotifyStatus.IN_PROGRESS)
-            return NotifyResult(NotifyStatus.DUPLICATE)
+        lease_end = time.time() + self.settings.sending_ttl_s
+        if not await self.redis.set(key, f"sending:{lease_end!r}", ex=self.settings.notification_ttl_s, nx=True):
+            return _claimed_elsewhere(await self.redis.get(key))
         try:
-            result = await self._deliver(openid, text, template_id, data or {}, page)
+            result = await self._deliver(openid, text, template_id, data or {}, page, last_message_at)
         except Exception as exc:  # released below
             log.warning("notification %s failed: %r", notification_id, exc)
             result = NotifyResult(NotifyStatus.FAILED, getattr(exc, "errcode", None), str(exc))
@@ -332,11 +335,10 @@ class WeChatApiClient:
             await self.redis.delete(key)
         return result
 
-    async def _deliver(
-        self, openid: str, text: str | None, template_id: str | None, data: Mapping[str, str], page: str | None
-    ) -> NotifyResult:
+    async def _deliver(self, openid: str, text: str | None, template_id: str | None, data: Mapping[str, str],
+                       page: str | None, last_message_at: float | None) -> NotifyResult:
         quota: WeChatApiError | None = None
-        if text and await self.in_service_window(openid):
+        if text and await self.in_service_window(openid, last_message_at):
             try:
                 await self.send_text(openid, text)
                 return NotifyResult(NotifyStatus.SENT_CUSTOM)
@@ -356,3 +358,19 @@ class WeChatApiClient:
         if quota is not None:
             return NotifyResult(NotifyStatus.QUOTA, quota.errcode, quota.errmsg, self.settings.quota_retry_after_s)
         return NotifyResult(NotifyStatus.NO_CHANNEL, detail="outside the 48 h window and no template")
+
+
+def _claimed_elsewhere(value: bytes | str | None) -> NotifyResult:
+    """What another sender's claim on a notification means for this one."""
+    text = value.decode() if isinstance(value, bytes) else value
+    if text is None:  # given back after a failed send just now: the next sweep sends it
+        return NotifyResult(NotifyStatus.IN_PROGRESS)
+    if text.startswith("sending"):
+        _, _, lease_end = text.partition(":")
+        try:  # a claim of an older version has no lease, only a short TTL of its own
+            alive = not lease_end or time.time() < float(lease_end)
+        except ValueError:
+            alive = False
+        return NotifyResult(NotifyStatus.IN_PROGRESS) if alive else NotifyResult(
+            NotifyStatus.UNKNOWN, detail="its sender died while sending it; not sent again")
+    return NotifyResult(NotifyStatus.DUPLICATE)

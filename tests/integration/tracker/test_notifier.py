@@ -1,7 +1,8 @@
-"""The notifier tells the citizen once, and a notification being sent elsewhere is asked again, not given up."""
+"""The notifier tells the citizen once; a notification being sent elsewhere is asked again, not given up."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -39,16 +40,32 @@ async def test_a_notification_in_progress_elsewhere_is_asked_again_until_sent(
         assert api.post("squad", f"/api/v1/cases/{ticket}/accept").status_code == 200
         [(event, _case)] = notifier.pending()
         claim = f"{prefix}notif:case-event:{event.event_id}"
-        await redis.set(claim, "sending", ex=60)  # another tracker is sending it (or died doing so)
+        await redis.set(claim, f"sending:{time.time() + 60!r}")  # another tracker is sending it now
 
         assert await notifier.sweep() == 0
         assert wechat.custom == [] and len(notifier.pending()) == 1  # not recorded as done
 
-        await redis.delete(claim)  # that send failed and gave the claim back (or it expired)
+        await redis.delete(claim)  # that send failed and gave the claim back
         assert await notifier.sweep() == 1
         assert len(wechat.custom) == 1 and ticket in str(wechat.custom[0])
         assert notifier.pending() == [] and await notifier.sweep() == 0  # recorded: never sent again
         with api.sessions() as s:
             assert s.get(CaseNotification, event.event_id).status == "sent_custom"  # type: ignore[union-attr]
+    finally:
+        await client.aclose()
+
+
+async def test_the_citizen_is_told_even_if_redis_lost_the_time_of_the_message(
+        api: Api, wechat: FakeWeChatApi, redis: Redis) -> None:
+    """Redis restarted while the complaint came in: the case's own time keeps the 48 h window open."""
+    client = WeChatApiClient(WeChatApiSettings.model_validate(
+        {"appid": APPID, "secret": SECRET, "base_url": wechat.base_url, "key_prefix": f"{api.redis_prefix}wechat:"}),
+        redis)
+    notifier = Notifier(TrackerSettings(), api.sessions, Engine.load("rugao"), client)
+    try:
+        ticket = make_case(api.sessions, channel=Channel.WECHAT, citizen_id="oNoMarkCitizen")
+        assert api.post("squad", f"/api/v1/cases/{ticket}/accept").status_code == 200
+        assert await notifier.sweep() == 1
+        assert len(wechat.custom) == 1 and ticket in str(wechat.custom[0])
     finally:
         await client.aclose()

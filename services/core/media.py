@@ -62,6 +62,11 @@ def needs_fetch(attachment: dict[str, Any]) -> bool:
     return state_of(attachment) == MediaState.PENDING
 
 
+def any_to_fetch(attachments: list[Any] | None) -> bool:
+    """Whether any of a case's attachments still waits for its copy."""
+    return any(isinstance(a, dict) and needs_fetch(a) for a in attachments or [])
+
+
 def too_old(sent_at: datetime, now: datetime, ttl: timedelta = WECHAT_MEDIA_TTL) -> bool:
     """WeChat has dropped a medium sent this long ago."""
     return now - sent_at >= ttl

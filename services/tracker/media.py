@@ -1,8 +1,8 @@
 """Keep copies of citizens' WeChat photos and voice messages before WeChat drops them (3 days).
 
-Every sweep reads the recent WeChat cases whose attachments have a ``MediaId`` and no
-stored copy, downloads each medium and records the outcome on the attachment (the case's
-``attachments`` JSON; see ``services/core/media.py``):
+Every sweep reads the cases marked ``media_pending`` (set when a complaint or a supplement
+brings a ``MediaId``, cleared when none is left to fetch), downloads each medium and records
+the outcome on the attachment (the case's ``attachments`` JSON; see ``services/core/media.py``):
 
 * stored: ``sha256``, ``size``, ``content_type``, ``fetched_at`` (the bytes are in the ``MediaStore``);
 * 40007 (expired or unknown media id): ``media_state: expired``, never tried again;
@@ -26,7 +26,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis.asyncio import Redis
-from sqlalchemy import Text, cast, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.core import media
@@ -68,22 +68,32 @@ class MediaFetcher:
         self.total = SweepResult()
 
     # --- database -------------------------------------------------------------------------
-    def pending(self, now: datetime, limit: int = 200) -> list[Due]:
-        """Media to fetch, oldest first; a day past WeChat's three days is still looked at (to mark it)."""
-        since = now - self.ttl - timedelta(days=1)
-        q = (select(Case.complaint_id, Case.received_at, Case.attachments)
-             .where(Case.channel == "wechat", Case.received_at > since,
-                    cast(Case.attachments, Text).like("%media_id%"))
-             .order_by(Case.received_at))
+    def pending(self, limit: int = 200) -> list[Due]:
+        """Media to fetch, oldest case first.  Only the cases marked ``media_pending`` (indexed) are
+        read, so a sweep costs what waits, not what came in lately; a marked case with nothing
+        left to fetch is unmarked here (media marked by the migration that were stored before)."""
+        q = (select(Case.complaint_id, Case.received_at, Case.attachments, Case.version)
+             .where(Case.media_pending.is_(True)).order_by(Case.received_at).limit(limit))
         due: list[Due] = []
+        settled: list[tuple[str, int]] = []
         with self.sessions() as s:
-            for complaint_id, received_at, attachments in s.execute(q):
-                for i, att in enumerate(attachments or []):
-                    if isinstance(att, dict) and media.needs_fetch(att):
-                        due.append(Due(complaint_id, i, str(att["media_id"]), _sent_at(att, received_at)))
-                if len(due) >= limit:
-                    break
+            for complaint_id, received_at, attachments, version in s.execute(q):
+                found = [Due(complaint_id, i, str(att["media_id"]), _sent_at(att, received_at))
+                         for i, att in enumerate(attachments or []) if isinstance(att, dict) and media.needs_fetch(att)]
+                due += found
+                if not found:
+                    settled.append((complaint_id, version))
+        if settled:
+            self._unmark(settled)
         return due[:limit]
+
+    def _unmark(self, settled: list[tuple[str, int]]) -> None:
+        """Clear the marker of cases that have nothing to fetch, unless they changed since they were
+        read (a supplement may just have brought a photo)."""
+        with self.sessions.begin() as s:
+            for complaint_id, version in settled:
+                s.execute(update(Case).where(Case.complaint_id == complaint_id, Case.version == version)
+                          .values(media_pending=False).execution_options(synchronize_session=False))
 
     def still_due(self, item: Due) -> bool:
         with self.sessions() as s:
@@ -106,7 +116,8 @@ class MediaFetcher:
                     return False
                 attachments[item.index] = change(att)
                 done = s.execute(update(Case).where(Case.complaint_id == item.complaint_id, Case.version == version)
-                                 .values(attachments=attachments, version=version + 1, updated_at=datetime.now(UTC))
+                                 .values(attachments=attachments, media_pending=media.any_to_fetch(attachments),
+                                         version=version + 1, updated_at=datetime.now(UTC))
                                  .execution_options(synchronize_session=False))
                 if getattr(done, "rowcount", 0) == 1:
                     return True
@@ -116,7 +127,7 @@ class MediaFetcher:
     # --- sweep ----------------------------------------------------------------------------
     async def sweep(self) -> SweepResult:
         result = SweepResult()
-        for item in await asyncio.to_thread(self.pending, datetime.now(UTC)):
+        for item in await asyncio.to_thread(self.pending):
             outcome = await self._fetch(item)
             if outcome is MediaState.STORED:
                 result.stored += 1

@@ -47,6 +47,8 @@ class Case(Base):
     citizen_id: Mapped[str | None] = mapped_column(String(64), index=True)
     location: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # a WeChat photo or voice message still to be copied (services/tracker/media.py finds them by it)
+    media_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     category: Mapped[str | None] = mapped_column(String(40), index=True)
     category_candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

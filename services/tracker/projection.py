@@ -18,6 +18,7 @@ from sqlalchemy import Table, Update, bindparam, inspect, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from services.core import media
 from services.core.engine import Engine
 from services.core.events import Channel, ComplaintReceived, ComplaintRouted
 from services.tracker import supplements
@@ -99,6 +100,7 @@ def apply_received(session: Session, ev: ComplaintReceived) -> Case | None:
         text=ev.text, phone=ev.phone, name=ev.name, address=ev.address, citizen_id=ev.citizen_id,
         location=ev.location.model_dump() if ev.location else None,
         attachments=[a.model_dump() for a in ev.attachments], category_candidates=[], evidence=[],
+        media_pending=media.any_to_fetch([a.model_dump() for a in ev.attachments]),
         urgent=False, review=False, received_at=ev.received_at, returns=0, version=1, updated_at=now,
     )
     session.add(case)

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from services.core import media
 from services.core.engine import Engine
 from services.core.events import CaseEvent
 from services.platform.db import UTCDateTime
@@ -69,6 +70,7 @@ def _apply(session: Session, case: Case, row: Supplement, engine: Engine | None)
         # each attachment keeps when it came: WeChat drops its media three days after the message
         sent = row.created_at.isoformat()
         case.attachments = [*(case.attachments or []), *({"received_at": sent, **a} for a in data["attachments"])]
+        case.media_pending = media.any_to_fetch(case.attachments)
     if data.get("text"):
         case.text = f"{case.text}\n【补充】{data['text']}"[:8000]
     case.version += 1

@@ -23,6 +23,7 @@ from services.intake.wechat.client import WeChatApiClient, WeChatApiSettings
 from services.platform.settings import MediaSettings
 from services.tracker import supplements
 from services.tracker.media import MediaFetcher
+from services.tracker.models import Case
 from tests.integration.tracker.conftest import Api, make_case
 from tests.integration.wechat.fake_wechat_api import FakeWeChatApi
 
@@ -212,7 +213,7 @@ async def test_a_supplement_photo_is_fetched_and_a_concurrent_supplement_is_kept
     ticket = wechat_case(api, "img-first")
     case = api.case(ticket)
     fetcher = make_fetcher()
-    due = await asyncio.to_thread(fetcher.pending, datetime.now(UTC))
+    due = await asyncio.to_thread(fetcher.pending)
     mine = next(d for d in due if d.complaint_id == case.complaint_id)
 
     # the citizen sends another photo after the fetcher read the case and before it writes
@@ -235,7 +236,7 @@ async def test_a_write_that_lost_the_compare_and_set_is_merged_again(
     ticket = wechat_case(api, "img-cas")
     case = api.case(ticket)
     fetcher = make_fetcher()
-    due = next(d for d in await asyncio.to_thread(fetcher.pending, datetime.now(UTC))
+    due = next(d for d in await asyncio.to_thread(fetcher.pending)
                if d.complaint_id == case.complaint_id)
     calls = 0
 
@@ -255,3 +256,30 @@ async def test_a_write_that_lost_the_compare_and_set_is_merged_again(
     assert calls == 2  # the first UPDATE found a newer version and wrote nothing
     assert after[0]["sha256"] == hashlib.sha256(b"x").hexdigest() and after[2]["media_id"] == "img-cas-2"
     assert api.case(ticket).version == case.version + 2
+
+
+async def test_only_cases_marked_as_waiting_are_read_and_the_marker_follows_the_media(
+        api: Api, wechat: FakeWeChatApi, make_fetcher: FetcherFactory) -> None:
+    """A sweep reads the marked cases only (indexed), not every recent WeChat case."""
+    wechat.add_media("img-mark", JPEG, "image/jpeg")
+    ticket = wechat_case(api, "img-mark")
+    plain = make_case(api.sessions, channel=Channel.WECHAT, citizen_id=OPENID)  # text only: nothing to fetch
+    assert api.case(ticket).media_pending and not api.case(plain).media_pending
+    fetcher = make_fetcher()
+    assert {d.complaint_id for d in await asyncio.to_thread(fetcher.pending)} == {api.case(ticket).complaint_id}
+
+    assert (await fetcher.sweep()).stored == 1
+    assert not api.case(ticket).media_pending  # everything fetched: unmarked with the write
+
+    # a photo sent later marks the case again
+    photo = Attachment(kind="image", media_id="img-mark-2").model_dump()
+    with api.sessions.begin() as s:
+        supplements.add(s, complaint_id=api.case(ticket).complaint_id, ticket_no=ticket,
+                        actor=f"citizen:wechat:{OPENID}", data={"attachments": [photo]}, engine=None)
+    assert api.case(ticket).media_pending
+
+    # a marked case with nothing left to fetch (marked by the migration, stored before) is unmarked
+    with api.sessions.begin() as s:
+        s.get(Case, api.case(plain).complaint_id).media_pending = True  # type: ignore[union-attr]
+    assert all(d.complaint_id != api.case(plain).complaint_id for d in await asyncio.to_thread(fetcher.pending))
+    assert not api.case(plain).media_pending

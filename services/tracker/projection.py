@@ -95,12 +95,12 @@ def apply_received(session: Session, ev: ComplaintReceived) -> Case | None:
     if _case(session, ev.complaint_id) is not None:
         return None
     now = datetime.now(UTC)
+    attachments = [a.model_dump() for a in ev.attachments]
     case = Case(
         complaint_id=ev.complaint_id, ticket_no=ev.ticket_no, status=RECEIVED, channel=ev.channel.value,
         text=ev.text, phone=ev.phone, name=ev.name, address=ev.address, citizen_id=ev.citizen_id,
         location=ev.location.model_dump() if ev.location else None,
-        attachments=[a.model_dump() for a in ev.attachments], category_candidates=[], evidence=[],
-        media_pending=media.any_to_fetch([a.model_dump() for a in ev.attachments]),
+        attachments=attachments, category_candidates=[], evidence=[], media_pending=media.any_to_fetch(attachments),
         urgent=False, review=False, received_at=ev.received_at, returns=0, version=1, updated_at=now,
     )
     session.add(case)

@@ -321,9 +321,9 @@ class WeChatApiClient:
         answer is UNKNOWN and it is not sent again (a citizen never gets a message twice).
         """
         key = self.state.key("notif", notification_id)
-        lease_end = time.time() + self.settings.sending_ttl_s
+        lease_end = self.clock() + self.settings.sending_ttl_s
         if not await self.redis.set(key, f"sending:{lease_end!r}", ex=self.settings.notification_ttl_s, nx=True):
-            return _claimed_elsewhere(await self.redis.get(key))
+            return _claimed_elsewhere(await self.redis.get(key), self.clock())
         try:
             result = await self._deliver(openid, text, template_id, data or {}, page, last_message_at)
         except Exception as exc:  # released below
@@ -360,15 +360,15 @@ class WeChatApiClient:
         return NotifyResult(NotifyStatus.NO_CHANNEL, detail="outside the 48 h window and no template")
 
 
-def _claimed_elsewhere(value: bytes | str | None) -> NotifyResult:
-    """What another sender's claim on a notification means for this one."""
+def _claimed_elsewhere(value: bytes | str | None, now: float) -> NotifyResult:
+    """What another sender's claim on a notification means for this one at ``now``."""
     text = value.decode() if isinstance(value, bytes) else value
     if text is None:  # given back after a failed send just now: the next sweep sends it
         return NotifyResult(NotifyStatus.IN_PROGRESS)
     if text.startswith("sending"):
         _, _, lease_end = text.partition(":")
         try:  # a claim of an older version has no lease, only a short TTL of its own
-            alive = not lease_end or time.time() < float(lease_end)
+            alive = not lease_end or now < float(lease_end)
         except ValueError:
             alive = False
         return NotifyResult(NotifyStatus.IN_PROGRESS) if alive else NotifyResult(

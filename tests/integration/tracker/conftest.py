@@ -30,6 +30,7 @@ from services.tracker.auth import Role, add_user
 from services.tracker.models import Case
 from services.tracker.projection import apply_received, apply_routed
 from tests.conftest import ADMIN_TOKEN
+from tests.integration.wechat.fake_wechat_api import FakeWeChatApi
 
 BAIPU_TEXT = "白蒲镇唐堡村有个工地晚上十一点还在打桩，吵得整栋楼睡不着"
 PHONE = "13812345678"
@@ -134,3 +135,15 @@ async def redis(redis_url: str) -> AsyncIterator[Redis]:
     client = Redis.from_url(redis_url)
     yield client
     await client.aclose()
+
+
+WECHAT_APPID, WECHAT_SECRET = "wx49f0ab532d5d035a", "tracker-secret"
+
+
+@pytest.fixture
+async def wechat() -> AsyncIterator[FakeWeChatApi]:
+    """A local server that answers like the WeChat API (notifications, media downloads)."""
+    server = FakeWeChatApi(WECHAT_APPID, WECHAT_SECRET)
+    await server.start()
+    yield server
+    await server.stop()

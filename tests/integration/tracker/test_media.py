@@ -24,21 +24,14 @@ from services.platform.settings import MediaSettings
 from services.tracker import supplements
 from services.tracker.media import MediaFetcher
 from services.tracker.models import Case
+from tests.integration.tracker.conftest import WECHAT_APPID as APPID
+from tests.integration.tracker.conftest import WECHAT_SECRET as SECRET
 from tests.integration.tracker.conftest import Api, make_case
 from tests.integration.wechat.fake_wechat_api import FakeWeChatApi
 
-APPID, SECRET = "wx49f0ab532d5d035a", "media-secret"
 JPEG = b"\xff\xd8\xff\xe0" + os.urandom(4096) + b"\xff\xd9"
 AMR = b"#!AMR\n" + os.urandom(2048)
 OPENID = "oMediaCitizen"
-
-
-@pytest.fixture
-async def wechat() -> AsyncIterator[FakeWeChatApi]:
-    server = FakeWeChatApi(APPID, SECRET)
-    await server.start()
-    yield server
-    await server.stop()
 
 
 FetcherFactory = Callable[..., MediaFetcher]

@@ -14,7 +14,16 @@ from pathlib import Path
 
 from services.core.classifier import MODEL_FILE
 from services.core.engine import Engine
-from services.core.evaluation import METRIC_KEYS, confusions, cross_validate, metrics, run
+from services.core.evaluation import (
+    METRIC_KEYS,
+    confusions,
+    cross_validate,
+    metrics,
+    realtext_metrics,
+    run,
+    run_placed,
+    squad_territory,
+)
 from services.core.loader import REPO_ROOT, load_city
 from services.core.training import Example, dump, read_jsonl, train
 
@@ -42,9 +51,54 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _realtext_records(path: Path) -> list[dict[str, object]] | None:
+    """The raw records when ``path`` is a joined real-text file (labels carry ``city``), else None."""
+    with path.open(encoding="utf-8") as f:
+        first = next((line for line in f if line.strip()), "")
+    if '"city"' not in first:
+        return None
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def eval_realtext(engine: Engine, examples: list[Example], records: list[dict[str, object]]) -> dict[str, object]:
+    """Real-text figures, overall and per sample (``random``: the board's real mix)."""
+    territory = squad_territory(engine)
+    outcomes = run_placed(engine, examples, territory)
+    secondary = [str(r["secondary"]) if r.get("secondary") else None for r in records]
+    out: dict[str, object] = {"model": engine.model.version, **realtext_metrics(engine.city, outcomes, secondary)}
+    for sample in sorted({str(r.get("sample", "")) for r in records} - {""}):
+        idx = [i for i, r in enumerate(records) if r.get("sample") == sample]
+        out[f"sample:{sample}"] = realtext_metrics(engine.city, [outcomes[i] for i in idx],
+                                                   [secondary[i] for i in idx])
+    return out
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     city = load_city(args.city)
-    examples = read_jsonl(args.file)
+    path = Path(args.file)
+    if not path.is_file():
+        hint = " (run `complaints realtext join` first)" if "realtext" in str(path) else ""
+        print(f"complaints eval: {path}: no such file{hint}", file=sys.stderr)
+        return 2
+    try:
+        examples = read_jsonl(path, known=city.categories)
+        records = _realtext_records(path)
+    except (ValueError, KeyError) as exc:
+        print(f"complaints eval: {path}: {exc}", file=sys.stderr)
+        return 2
+    if records is not None:
+        if args.cv:
+            print("complaints eval: real posts are never trained on; --cv applies to the development set only "
+                  "(the shipped model has not seen these texts)", file=sys.stderr)
+            return 2
+        result = eval_realtext(Engine.load(args.city), examples, records)
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False))
+            return 0
+        print(f"{path} (real posts, model {result['model']}, never trained on)")
+        for key, value in result.items():
+            print(f"  {key:24s} {value}")
+        return 0
     if args.cv:
         _dev, extra = training_examples()
         outcomes = cross_validate(city, examples, args.cv, extra, shuffle=args.cv_seed)
@@ -101,6 +155,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
                    help="with --cv: another stratified partition (items shuffled with seed N within each category)")
     p.add_argument("--city", default="rugao")
     p.set_defaults(func=cmd_eval)
+
+    from services import realtext
+
+    realtext.register(subparsers)
 
     p = subparsers.add_parser("bench-core", help="complaints/s for classify + locate + route on one core")
     p.add_argument("--city", default="rugao")

@@ -110,3 +110,79 @@ def cross_validate(city: CityConfig, examples: Sequence[Example], k: int, extra:
             e = examples[i]
             outcomes[i] = Outcome(e, engine.decide(e.text, _T0, location_label=e.location_label))
     return [o for o in outcomes if o is not None]
+
+
+# ---- real writing (the real-text development set, docs/realtext-labelling.md) ---------------------
+
+REALTEXT_KEYS = ("n", "category_accuracy", "category_or_secondary", "decision_accuracy", "city_not_dispatched",
+                 "city_not_dispatched_400", "other_dispatched", "command_centre_rate", "urgent_precision",
+                 "urgent_recall", "n_city", "n_city_400", "n_other")
+_DECISION = {"squad": "dispatch", "city_unit": "dispatch", "answer": "answer", "forward": "forward"}
+
+
+def decision_of(city: CityConfig, category: str) -> str:
+    """What the hotline does with a matter of this category: dispatch / answer / forward."""
+    return _DECISION[city.categories[category].handler]
+
+
+def predicted_decision(city: CityConfig, d: Decision, command_centre: str = "COMMAND_CENTER") -> str:
+    """dispatch / answer / forward, or ``review`` when the router left it to the command centre."""
+    if d.unit == command_centre:
+        return "review"
+    return decision_of(city, d.category)
+
+
+def realtext_metrics(city: CityConfig, outcomes: Sequence[Outcome], secondary: Sequence[str | None],
+                     long_from: int = 400) -> dict[str, Any]:
+    """Figures on real posts: category, the dispatch decision (city case / answer / hand over),
+    city complaints not dispatched (all, and of posts of ``long_from``+ characters), other
+    matters dispatched to a unit, the share left to the command centre, urgency."""
+    n = len(outcomes)
+    if n == 0:
+        return {k: 0 for k in REALTEXT_KEYS}
+    gold = [decision_of(city, o.example.category) for o in outcomes]
+    pred = [predicted_decision(city, o.decision) for o in outcomes]
+    city_idx = [i for i, g in enumerate(gold) if g == "dispatch"]
+    long_idx = [i for i in city_idx if len(outcomes[i].example.text) >= long_from]
+    other_idx = [i for i, g in enumerate(gold) if g != "dispatch"]
+    cat_ok = sum(o.decision.category == o.example.category for o in outcomes)
+    cat2_ok = sum(o.decision.category in (o.example.category, s) for o, s in zip(outcomes, secondary, strict=True))
+    tp = sum(o.decision.urgent and o.example.urgent for o in outcomes)
+    fp = sum(o.decision.urgent and not o.example.urgent for o in outcomes)
+    fn = sum(not o.decision.urgent and o.example.urgent for o in outcomes)
+
+    def share(idx: list[int], cond: Any) -> float:
+        return round(sum(1 for i in idx if cond(i)) / len(idx), 4) if idx else 0.0
+
+    return {
+        "n": n,
+        "category_accuracy": round(cat_ok / n, 4),
+        "category_or_secondary": round(cat2_ok / n, 4),
+        "decision_accuracy": round(sum(g == p for g, p in zip(gold, pred, strict=True)) / n, 4),
+        "city_not_dispatched": share(city_idx, lambda i: pred[i] != "dispatch"),
+        "city_not_dispatched_400": share(long_idx, lambda i: pred[i] != "dispatch"),
+        "other_dispatched": share(other_idx, lambda i: pred[i] == "dispatch"),
+        "command_centre_rate": round(sum(p == "review" for p in pred) / n, 4),
+        "urgent_precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
+        "urgent_recall": round(tp / (tp + fn), 4) if tp + fn else 0.0,
+        "n_city": len(city_idx),
+        "n_city_400": len(long_idx),
+        "n_other": len(other_idx),
+    }
+
+
+def run_placed(engine: Engine, examples: Sequence[Example], territory: str) -> list[Outcome]:
+    """Decide every example as if it had been located in ``territory`` (real posts from another
+    city: the figures measure the classifier and the dispatch decision, not the locator)."""
+    return [Outcome(e, engine.decide(e.text, _T0, territory_override=territory)) for e in examples]
+
+
+def squad_territory(engine: Engine, command_centre: str = "COMMAND_CENTER") -> str:
+    """The first territory (by code) whose squad takes a squad matter: where real posts from
+    another city are 'located' for measuring."""
+    probe = next(c for c, cat in engine.city.categories.items() if cat.handler == "squad")
+    for code in sorted(engine.city.territories):
+        d = engine.decide("测试", _T0, category_override=probe, territory_override=code)
+        if d.unit != command_centre:
+            return code
+    raise ValueError("no territory with a squad in this city")

@@ -34,15 +34,16 @@ from kafka.admin import NewTopic
 from services.bench_load import FeedWatcher, offer, percentile
 from services.core.events import Channel, ComplaintReceived
 from services.platform.embedded import free_port
-from services.platform.settings import REPO_ROOT, StackSettings
+from services.platform.settings import StackSettings
 from services.platform.stack import Child, Stack
 from services.platform.topics import COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
+from services.resources import demo_complaints
 
 CLI = [sys.executable, "-m", "services.cli"]
 
 
 def dev_texts() -> list[str]:
-    path = REPO_ROOT / "data" / "dev" / "complaints_dev.jsonl"
+    path = demo_complaints()
     return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 

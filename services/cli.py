@@ -12,7 +12,6 @@ from pathlib import Path
 
 from services.platform import logs
 from services.platform.settings import (
-    REPO_ROOT,
     ApiSettings,
     CommonSettings,
     RouterSettings,
@@ -76,11 +75,21 @@ def cmd_tracker(_: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_topics(_: argparse.Namespace) -> int:
-    from services.platform.kafka import ensure_topics
+def cmd_topics(args: argparse.Namespace) -> int:
+    from services.platform.kafka import check_topics, ensure_topics
     from services.platform.topics import TOPIC_PLAN
 
     settings = CommonSettings()
+    if args.check:
+        problems = check_topics(settings.kafka_bootstrap, settings.topic_partitions)
+        for spec in TOPIC_PLAN:
+            print(f"{spec.name:<22} {problems[spec.name] or 'ok'}")
+        bad = [name for name, problem in problems.items() if problem]
+        if bad:
+            print(f"topics not as planned: {', '.join(bad)} (run `complaints topics` to create missing ones)",
+                  file=sys.stderr)
+            return 1
+        return 0
     created = ensure_topics(settings.kafka_bootstrap, settings.topic_partitions, settings.topic_replication)
     for spec in TOPIC_PLAN:
         print(f"{spec.name:<22} {'created' if spec.name in created else 'exists':<8} key={spec.key}")
@@ -139,10 +148,12 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
         p.set_defaults(fn=fn)
         parsers[name] = p
     parsers["api"].add_argument("--port", type=int, default=0)
+    parsers["topics"].add_argument("--check", action="store_true",
+                                   help="only verify (exit 1 when a topic is missing or has too few partitions)")
     parsers["user"].add_argument("--name", required=True)
     parsers["user"].add_argument("--role", required=True, choices=["operator", "squad", "command", "admin"])
     parsers["user"].add_argument("--unit")
-    parsers["schemas"].add_argument("--out", default=str(REPO_ROOT / "schemas"))
+    parsers["schemas"].add_argument("--out", default="schemas", help="folder (default: ./schemas)")
     if not extensions:
         return parser
     try:

@@ -22,9 +22,10 @@ from typing import Any
 
 import httpx
 
-from services.platform.settings import REPO_ROOT, ApiSettings
+from services.platform.settings import ApiSettings
+from services.resources import demo_complaints
 
-DEV_SET = REPO_ROOT / "data" / "dev" / "complaints_dev.jsonl"
+DEV_SET = demo_complaints()
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 RESULTS = {"服务": "已现场劝导，当事人当场整改，向来电人反馈", "管理": "已责令限期整改并登记台账，复查已整改",
            "执法": "经调查取证已立案查处，依法作出处罚"}

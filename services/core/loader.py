@@ -29,9 +29,12 @@ from services.core.config import (
     Village,
 )
 from services.core.routing import CONDITION_KEYS, check_rules
+from services.resources import cities_root
 
+# The source checkout: for development tools only (dev and training sets under data/), never for
+# what a service needs, which is packaged (services.resources) or named by the settings.
 REPO_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CONFIG_ROOT = REPO_ROOT / "config" / "cities"
+DEFAULT_CONFIG_ROOT = cities_root()
 _DURATION = re.compile(r"^\s*(\d+)\s*([mhd])\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 _RENAME = re.compile(r"^~\s*(\d+)\s+(\S+)\s*->\s*(\S+)\s*$")

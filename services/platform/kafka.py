@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
@@ -19,21 +20,50 @@ from services.platform.topics import TOPIC_PLAN
 log = logging.getLogger(__name__)
 
 
-def ensure_topics(bootstrap: str, partitions: int, replication: int = 1, timeout_s: float = 30.0) -> list[str]:
-    """Create the topics of the plan that do not exist yet; return the names created."""
+def _admin(bootstrap: str, timeout_s: float) -> Any:
     from kafka import KafkaAdminClient
-    from kafka.admin import NewTopic
-    from kafka.errors import KafkaError, TopicAlreadyExistsError
+    from kafka.errors import KafkaError
 
     deadline = time.monotonic() + timeout_s
     while True:
         try:
-            admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="complaints-admin", request_timeout_ms=10000)
-            break
+            return KafkaAdminClient(bootstrap_servers=bootstrap, client_id="complaints-admin", request_timeout_ms=10000)
         except KafkaError as exc:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"broker {bootstrap} unreachable: {exc}") from exc
             time.sleep(0.3)
+
+
+def check_topics(bootstrap: str, partitions: int, timeout_s: float = 30.0) -> dict[str, str]:
+    """Verify the topics of the plan without creating any: topic -> problem ("" when it is fine).
+
+    A topic is wrong when it is missing or has fewer partitions than ``partitions`` (more router
+    workers than partitions would stand idle; fewer partitions cannot be repaired by adding).
+    """
+    admin = _admin(bootstrap, timeout_s)
+    try:
+        existing = set(admin.list_topics())
+        present = [spec.name for spec in TOPIC_PLAN if spec.name in existing]
+        counts = {t.get("name", t.get("topic")): len(t.get("partitions") or []) for t in admin.describe_topics(present)} if present else {}
+    finally:
+        admin.close()
+    out: dict[str, str] = {}
+    for spec in TOPIC_PLAN:
+        if spec.name not in existing:
+            out[spec.name] = "missing"
+        elif counts.get(spec.name, 0) < partitions:
+            out[spec.name] = f"{counts.get(spec.name, 0)} partitions, expected {partitions}"
+        else:
+            out[spec.name] = ""
+    return out
+
+
+def ensure_topics(bootstrap: str, partitions: int, replication: int = 1, timeout_s: float = 30.0) -> list[str]:
+    """Create the topics of the plan that do not exist yet; return the names created."""
+    from kafka.admin import NewTopic
+    from kafka.errors import TopicAlreadyExistsError
+
+    admin = _admin(bootstrap, timeout_s)
     try:
         existing = set(admin.list_topics())
         created: list[str] = []

@@ -1,4 +1,4 @@
-"""Apply the Alembic migrations in deploy/migrations to a database URL.
+"""Apply the Alembic migrations (packaged: ``services.resources``, edited in deploy/migrations) to a database URL.
 
 Alembic is imported only when a migration runs: the services import this module to call
 ``upgrade`` on start, but in the embedded stack (``migrate_on_start=false``) they never do,
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from services.platform.db import normalise_url
-from services.platform.settings import REPO_ROOT
+from services.resources import migrations_dir
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
-    cfg = Config(str(REPO_ROOT / "deploy" / "alembic.ini"))
-    cfg.set_main_option("script_location", str(REPO_ROOT / "deploy" / "migrations"))
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
     cfg.set_main_option("sqlalchemy.url", normalise_url(url).replace("%", "%%"))
     return cfg
 

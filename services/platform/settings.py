@@ -11,19 +11,26 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from services.resources import cities_root
+
+
+def _default_data_dir() -> Path:
+    return Path.cwd() / "var"
 
 
 class CommonSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COMPLAINTS_", extra="ignore")
 
     city: str = "rugao"
-    config_root: Path = REPO_ROOT / "config" / "cities"
+    # the folder of city folders; default: the configuration packaged with the code (services/resources)
+    config_root: Path = Field(default_factory=cities_root)
+    # local state of a process that has no URL for it (SQLite file, media copies, embedded stack's logs)
+    data_dir: Path = Field(default_factory=_default_data_dir, description="default: ./var")
     kafka_bootstrap: str = "127.0.0.1:9092"
-    database_url: str = f"sqlite:///{REPO_ROOT / 'var' / 'complaints.db'}"
+    database_url: str = Field(default="", description="default: sqlite:///<data dir>/complaints.db")
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_prefix: str = "c12319:"
     log_format: str = Field(default="json", pattern="^(json|text)$")
@@ -47,6 +54,13 @@ class CommonSettings(BaseSettings):
     # services/platform/memory.py.
     memory_release_every_s: float = Field(default=10.0, ge=0, le=3600)
 
+    @model_validator(mode="after")
+    def _defaults_in_data_dir(self) -> CommonSettings:
+        self.data_dir = Path(self.data_dir).absolute()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'complaints.db'}"
+        return self
+
     @property
     def compression_type(self) -> str | None:
         """The value for aiokafka's ``compression_type`` / Faust's ``producer_compression_type``."""
@@ -67,7 +81,7 @@ class MediaSettings(CommonSettings):
     media_ttl_s: float = Field(default=3 * 86400, gt=0, description="WeChat drops media this long after the message")
 
     def media_root(self) -> Path:
-        return self.media_dir or REPO_ROOT / "var" / "media"
+        return self.media_dir or self.data_dir / "media"
 
 
 class ApiSettings(MediaSettings):
@@ -134,7 +148,3 @@ class StackSettings(ApiSettings, RouterSettings, TrackerSettings):
     producer_compression: Literal["none", "gzip", "lz4", "zstd", "snappy"] = "gzip"
     broker_port: int = 0
     redis_port: int = 0
-    data_dir: Path = REPO_ROOT / "var"
-
-    def media_root(self) -> Path:
-        return self.media_dir or Path(self.data_dir) / "media"

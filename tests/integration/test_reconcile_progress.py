@@ -10,7 +10,7 @@ from services.core.engine import Engine
 from services.core.events import Channel, ComplaintReceived
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.migrate import upgrade
-from services.platform.settings import REPO_ROOT
+from services.resources import cities_root
 from services.tracker.models import Case
 from services.tracker.projection import apply_received
 from services.tracker.reconcile import reconcile
@@ -19,7 +19,7 @@ from services.tracker.reconcile import reconcile
 def test_a_case_whose_decision_may_still_be_unread_waits_for_the_tracker(database_url: str) -> None:
     upgrade(database_url)
     sessions = make_sessionmaker(make_engine(database_url))
-    engine = Engine.load("rugao", str(REPO_ROOT / "config" / "cities"))
+    engine = Engine.load("rugao", str(cities_root()))
     now = datetime.now(UTC)
     received = ComplaintReceived(event_id="recv-c1", complaint_id="c1", ticket_no="RG20261127700001", city="rugao",
                                  channel=Channel.HOTLINE, text="如城街道工地晚上十一点还在打桩，噪音很大",

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 from fastapi import Request
 
 from services.tracker.auth import Authenticator, Principal, Role, bearer
 
-HERE = Path(__file__).resolve().parent
+# package data of services.tracker.pages (a plain folder in an editable checkout and an installed wheel)
+HERE = Path(str(files("services.tracker.pages")))
 STATIC_DIR = HERE / "static"
 TEMPLATE_DIR = HERE / "templates"
 COOKIE = "c12319_token"

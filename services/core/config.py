@@ -163,6 +163,7 @@ class CityConfig:
     clause_boost: float = 1.0
     keyword_weight: float = 1.0
     thresholds: Thresholds = Thresholds()
+    max_text_chars: int = 4000       # a longer complaint text is refused at intake (services/core/quality.py)
 
     @property
     def taxonomy(self) -> dict[str, Category]:

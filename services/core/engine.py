@@ -8,7 +8,7 @@ Pure and fast (no I/O after ``load``); safe to share between threads.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from services.core.classifier import Model
 from services.core.config import CityConfig, ConfigError
 from services.core.loader import load_city
 from services.core.locator import Location, Locator
+from services.core.quality import screen
 from services.core.routing import Route, facts_for, route
 from services.core.sla import deadlines
 from services.core.text import CUE_PREFIX
@@ -99,6 +100,19 @@ class Engine:
     def decide(self, text: str, received_at: datetime, *, location_label: str | None = None,
                lat: float | None = None, lon: float | None = None,
                category_override: str | None = None, territory_override: str | None = None) -> Decision:
+        # bad input (services/core/quality.py): traditional -> simplified; emoji only, not Chinese, a list
+        # of places, not a complaint -> routing.yaml's `confidence: low` rule (the command centre), with why
+        q = screen(text, lambda t: [(m.start, m.end) for m in self.analyzer.gazetteer.find(t)])
+        d = self._decide(q.text, received_at, location_label=location_label, lat=lat, lon=lon,
+                         category_override=category_override, territory_override=territory_override)
+        if not q.issues:
+            return d
+        held = self._route(d.category, d.territory, d.urgent, "low")
+        return replace(d, unit=held.unit, rule=held.rule, review=True, review_reasons=q.reasons + d.review_reasons)
+
+    def _decide(self, text: str, received_at: datetime, *, location_label: str | None = None,
+                lat: float | None = None, lon: float | None = None,
+                category_override: str | None = None, territory_override: str | None = None) -> Decision:
         city = self._city
         th = city.thresholds
         a = self.analyzer.analyse(text)

@@ -28,6 +28,7 @@ from services.core.config import (
     Unit,
     Village,
 )
+from services.core.events import MAX_TEXT_CHARS
 from services.core.routing import CONDITION_KEYS, check_rules
 from services.resources import cities_root
 
@@ -225,6 +226,9 @@ def load_city(city: str = "rugao", config_root: str | Path | None = None) -> Cit
         thresholds = Thresholds(**{str(k): float(v) for k, v in thr.items()})
     except TypeError as exc:
         raise ConfigError(f"city.yaml thresholds: {exc}") from exc
+    max_text = meta.get("max_text_chars", MAX_TEXT_CHARS)
+    if not isinstance(max_text, int) or not 100 <= max_text <= MAX_TEXT_CHARS:
+        raise ConfigError(f"city.yaml max_text_chars: {max_text!r} is not a whole number from 100 to {MAX_TEXT_CHARS}")
     cfg = CityConfig(
         code=str(meta["code"]), name=str(meta["name"]), ticket_prefix=str(meta["ticket_prefix"]),
         timezone=str(meta["timezone"]), groups=groups, categories=categories, units=units, rules=rules,
@@ -235,7 +239,7 @@ def load_city(city: str = "rugao", config_root: str | Path | None = None) -> Cit
         place_markers=tuple(placecfg.get("place_markers") or []),
         cues=cues, keywords=keywords, clause_boost=float(lexicon.get("clause_boost", 1.0)),
         keyword_weight=float(lexicon.get("keyword_weight", 1.0)),
-        thresholds=thresholds,
+        thresholds=thresholds, max_text_chars=max_text,
     )
     for alias, terr in cfg.alias_territories().items():
         if terr not in territories:

@@ -166,6 +166,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--seconds", type=float, default=3.0)
     p.set_defaults(func=cmd_bench)
 
+    from services import modelcli  # learning from corrections (issue 15); imports this module
+    modelcli.register(subparsers)
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="complaints")

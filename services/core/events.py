@@ -115,6 +115,8 @@ class ComplaintRouted(_Event):
                                   "rely on it: the intake log holds every complaint)")
     override: dict[str, str] | None = Field(
         default=None, description="operator overrides applied (category / territory / unit -> value): training data")
+    model_version: str | None = Field(
+        default=None, max_length=64, description="version of the classifier model that decided (v1.2)")
 
 
 class DeadLetter(_Event):

@@ -53,6 +53,12 @@ class CommonSettings(BaseSettings):
     # Return the C heap's free pages to the OS this often (glibc malloc_trim; 0 = never).  See
     # services/platform/memory.py.
     memory_release_every_s: float = Field(default=10.0, ge=0, le=3600)
+    # classifier versions (services/modelstore.py); deciding processes re-read its pointer this often
+    model_dir: Path | None = Field(default=None, description="default: <data dir>/models")
+    model_check_every_s: float = Field(default=2.0, gt=0, le=600)
+
+    def model_root(self) -> Path:
+        return self.model_dir or self.data_dir / "models"
 
     @model_validator(mode="after")
     def _defaults_in_data_dir(self) -> CommonSettings:

@@ -41,7 +41,7 @@ def parse_received(raw: bytes | str | None) -> ComplaintReceived:
 
 
 def routed_event(received: ComplaintReceived, decision: Decision, *, router: str,
-                 now: datetime | None = None) -> ComplaintRouted:
+                 now: datetime | None = None, model_version: str | None = None) -> ComplaintRouted:
     return ComplaintRouted(
         event_id=f"route-{received.complaint_id}-{uuid.uuid4().hex[:8]}",
         complaint_id=received.complaint_id, ticket_no=received.ticket_no,
@@ -54,6 +54,7 @@ def routed_event(received: ComplaintReceived, decision: Decision, *, router: str
         unit=decision.unit, rule=decision.rule, review=decision.review,
         review_reasons=list(decision.review_reasons), accept_by=decision.accept_by,
         resolve_by=decision.resolve_by, router=router, received_at=received.received_at, override=requested_overrides(received),
+        model_version=model_version,
     )
 
 
@@ -88,7 +89,7 @@ def decide(engine: Engine, received: ComplaintReceived) -> Decision:
 
 def route_record(engine: Engine, raw: bytes | str | None, *, router: str = "stream") -> ComplaintRouted:
     received = parse_received(raw)
-    return routed_event(received, decide(engine, received), router=router)
+    return routed_event(received, decide(engine, received), router=router, model_version=engine.model.version)
 
 
 def dead_letter(*, source_topic: str, partition: int | None, offset: int | None, key: bytes | None,

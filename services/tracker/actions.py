@@ -7,6 +7,7 @@ Each action writes, atomically:
    ``UPDATE ... WHERE version = <loaded>``; a stale write is refused (409);
 2. the case event (``case_events``, the history) with ``actor`` = who did it;
 3. an outbox row with the ``CaseEvent`` for ``cases.events`` (the relay publishes it);
+   a reclassification or re-route also writes its labelled example (``corrections``);
 4. with a client action id (``Idempotency-Key`` header or ``action_id``): the response, so a
    retried request is answered again without being applied twice.
 
@@ -29,7 +30,7 @@ from services.core.engine import Engine
 from services.core.events import CaseEvent
 from services.platform.topics import CASES_EVENTS
 from services.tracker.commands import Command
-from services.tracker.models import Case, CaseAction, CaseEventRow, OutboxRow
+from services.tracker.models import Case, CaseAction, CaseEventRow, CorrectionRow, OutboxRow
 from services.tracker.transitions import Refused, Step, columns, run_steps, state_of, status_name
 
 
@@ -63,6 +64,7 @@ class Effect:
     data: dict[str, Any] = field(default_factory=dict)
     outbox: list[OutboxRow] = field(default_factory=list)
     history: list[CaseEventRow] = field(default_factory=list)
+    corrections: list[CorrectionRow] = field(default_factory=list)  # labelled examples (corrections.py)
 
 
 Handler = Callable[[Session, Case, Any, Ctx], Effect]
@@ -137,6 +139,9 @@ def _apply(session: Session, ticket_no: str, action: str, cmd: Command, ctx: Ctx
                           created_at=ctx.now, published_at=None))
     for row in (*effect.history, *effect.outbox):
         session.add(row)
+    for correction in effect.corrections:  # in this transaction: no action without its example
+        correction.event_id = event.event_id
+        session.add(correction)
     response = {
         "ticket_no": case.ticket_no, "status": case.status, "status_name": status_name(case.status),
         "unit": case.unit, "version": case.version, "event": event.type, "event_id": event.event_id,

@@ -18,12 +18,14 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from services.core.engine import Engine
+from services.core.loader import load_city
 from services.intake import hotline, open311
 from services.intake.group_commit import GroupCommitWriter
 from services.intake.service import IntakeService
 from services.intake.store import IntakeStore
 from services.intake.tickets import TicketAllocator
 from services.intake.wechat_port import wechat_router
+from services.modelstore import EngineHolder, ModelStore
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.guard import RequestGuard
 from services.platform.kafka import KafkaPublisher
@@ -37,6 +39,7 @@ from services.tracker import (
     routes_alerts,
     routes_cases,
     routes_citizen,
+    routes_corrections,
     routes_health,
     routes_media,
     routes_stats,
@@ -46,7 +49,9 @@ from services.tracker.auth import Authenticator
 log = logging.getLogger(__name__)
 
 def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
-    core = engine or Engine.load(settings.city, str(settings.config_root))
+    city_config = engine.city if engine is not None else load_city(settings.city, str(settings.config_root))
+    models = EngineHolder(city_config, ModelStore(settings.model_root()), engine)
+    core = models.engine
     city = core.city
     db_engine = make_engine(settings.database_url)
     sessions = make_sessionmaker(db_engine)
@@ -66,12 +71,14 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await publisher.start()
         trimmer = asyncio.create_task(release_periodically(settings.memory_release_every_s))
+        follower = asyncio.create_task(follow_model(app, models, settings.model_check_every_s))
         try:
             yield
         finally:
-            trimmer.cancel()
-            with suppress(asyncio.CancelledError):
-                await trimmer
+            for task in (trimmer, follower):
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
             await publisher.stop()
             await redis.aclose()
             writer.close()
@@ -97,6 +104,7 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     app.include_router(routes_actions.router)
     app.include_router(routes_citizen.router)
     app.include_router(routes_stats.router)
+    app.include_router(routes_corrections.router)
     app.include_router(routes_alerts.router)
     app.include_router(open311.router)
     app.include_router(pages.router)
@@ -105,6 +113,17 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     if wechat is not None:
         app.include_router(wechat)
     return app
+
+async def follow_model(app: FastAPI, models: EngineHolder, every_s: float) -> None:
+    """Suggestions and re-routing on return use the promoted model too (services/modelstore.py)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            if await asyncio.to_thread(models.check):
+                app.state.core = models.engine
+        except Exception as exc:  # the store unreadable: keep the engine in use
+            log.warning("model check failed: %s: %s", type(exc).__name__, exc)
+
 
 def install_error_handlers(app: FastAPI) -> None:
     """Every failure of a dependency is a clear 503; nothing leaks a stack trace."""

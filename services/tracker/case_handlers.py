@@ -19,6 +19,7 @@ from services.platform.topics import ALERTS
 from services.router.alerts import AlertKind, AlertRaised
 from services.tracker import commands as c
 from services.tracker.actions import ActionError, Ctx, Effect, Handler, field_error
+from services.tracker.corrections import correction
 from services.tracker.models import Case, CaseEventRow, OutboxRow
 from services.tracker.transitions import MAX_RETURNS, Action, status_name
 
@@ -128,7 +129,8 @@ def reassign(_: Session, case: Case, cmd: c.Reassign, ctx: Ctx) -> Effect:
     unit, cat = _unit(ctx.engine, cmd.unit), _category(ctx.engine, cmd.category)
     step = ("dispatch", {"unit": unit}) if case.status == "received" else ("reassign", {"unit": unit})
     return Effect("reassigned", [step], _redispatch(case, ctx, unit, cat),
-                  {"from_unit": case.unit, "unit": unit, "category": cat or case.category})
+                  {"from_unit": case.unit, "unit": unit, "category": cat or case.category},
+                  corrections=correction(case, ctx.actor, ctx.now, "reassign", unit=unit, category=cat))
 
 
 def decide(_: Session, case: Case, cmd: c.Decide, ctx: Ctx) -> Effect:
@@ -136,7 +138,8 @@ def decide(_: Session, case: Case, cmd: c.Decide, ctx: Ctx) -> Effect:
     if unit == COMMAND_CENTRE:
         raise field_error("unit", "裁定必须指定具体承办单位")
     return Effect("decided", [("decide", {"unit": unit})], _redispatch(case, ctx, unit, cat),
-                  {"from_unit": case.unit, "unit": unit, "category": cat or case.category, "final": True})
+                  {"from_unit": case.unit, "unit": unit, "category": cat or case.category, "final": True},
+                  corrections=correction(case, ctx.actor, ctx.now, "decide", unit=unit, category=cat))
 
 
 def supervise(_: Session, case: Case, cmd: c.Supervise, ctx: Ctx) -> Effect:

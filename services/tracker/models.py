@@ -80,6 +80,9 @@ class Case(Base):
     extended: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     photos: Mapped[list[str] | None] = mapped_column(JSON)
     rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the routing decision as the machine made it (issue 15): the model version and its category
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    routed_category: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -154,3 +157,34 @@ class AlertRow(Base):
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class CorrectionRow(Base):
+    """A decision corrected by a person (reassign / decide): a labelled example for retraining.
+
+    Written in the transaction of the action itself (``services/tracker/corrections.py``).
+    ``old_*`` is the decision in force before (the router's, or an earlier correction's),
+    ``model_version`` the model that made the router's decision of this case.
+    """
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(String(64), unique=True)  # the case event of the action
+    complaint_id: Mapped[str] = mapped_column(String(36), index=True)
+    ticket_no: Mapped[str] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    text: Mapped[str] = mapped_column(Text)  # what the classifier read (complaint text + address)
+    location_label: Mapped[str | None] = mapped_column(String(500))
+    territory: Mapped[str | None] = mapped_column(String(12))
+    old_category: Mapped[str | None] = mapped_column(String(40))
+    old_unit: Mapped[str | None] = mapped_column(String(40))
+    old_urgent: Mapped[bool] = mapped_column(Boolean)
+    new_category: Mapped[str] = mapped_column(String(40))
+    new_unit: Mapped[str] = mapped_column(String(40))
+    new_urgent: Mapped[bool] = mapped_column(Boolean)
+    model_version: Mapped[str | None] = mapped_column(String(64))
+    routed_category: Mapped[str | None] = mapped_column(String(40))  # the router's own category
+    routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -59,7 +59,8 @@ def reconcile(session: Session, engine: Engine, route_timeout_s: float,
     created = routed = 0
     for record in orphans(session, cutoff):
         received = ComplaintReceived.model_validate_json(record.payload)
-        ev = routed_event(received, decide(engine, received), router="reconciler")
+        ev = routed_event(received, decide(engine, received), router="reconciler",
+                          model_version=engine.model.version)
         if apply_routed(session, ev, received, engine):
             enqueue(session, ev)
             created += 1
@@ -70,7 +71,8 @@ def reconcile(session: Session, engine: Engine, route_timeout_s: float,
         stored = session.get(IntakeRecord, case.complaint_id)
         received = (ComplaintReceived.model_validate_json(stored.payload) if stored is not None
                     else _from_case(case))
-        ev = routed_event(received, decide(engine, received), router="reconciler")
+        ev = routed_event(received, decide(engine, received), router="reconciler",
+                          model_version=engine.model.version)
         if apply_routed(session, ev, None, engine):
             enqueue(session, ev)
             routed += 1

@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.engine import Engine
 from services.core.events import ComplaintReceived, ComplaintRouted
+from services.core.loader import load_city
+from services.modelstore import EngineHolder, ModelStore
 from services.platform import metrics
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.kafka import KafkaPublisher
@@ -149,7 +151,8 @@ def _known_position(consumer: AIOKafkaConsumer, tp: Any) -> int | None:
 class TrackerWorker:
     def __init__(self, settings: TrackerSettings, engine: Engine | None = None) -> None:
         self.settings = settings
-        self.core = engine or Engine.load(settings.city, str(settings.config_root))
+        city = engine.city if engine is not None else load_city(settings.city, str(settings.config_root))
+        self.models = EngineHolder(city, ModelStore(settings.model_root()), engine)  # the reconciler's engine
         self.db = make_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = make_sessionmaker(self.db)
         self.redis = async_redis(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
@@ -333,6 +336,13 @@ class TrackerWorker:
             self.watch.add(reconciled)
         return len(done_out) + len(done_in)
 
+    @property
+    def core(self) -> Engine:
+        return self.models.engine
+
+    async def _check_model(self) -> None:
+        await asyncio.to_thread(self.models.check)
+
     def _reconcile(self, applied_until: datetime) -> dict[str, int]:
         with self.sessions.begin() as session:
             return reconcile(session, self.core, self.settings.route_timeout_s, applied_until)
@@ -369,6 +379,7 @@ class TrackerWorker:
             asyncio.create_task(self._every(self.settings.outbox_every_s, self.relay_once, "relay")),
             asyncio.create_task(self._every(self.settings.reconcile_every_s, self._reconcile_async, "reconciler")),
             asyncio.create_task(self._every(2.0, self._heartbeat, "heartbeat")),
+            asyncio.create_task(self._every(self.settings.model_check_every_s, self._check_model, "model check")),
             asyncio.create_task(self.watch.run()),
             asyncio.create_task(release_periodically(self.settings.memory_release_every_s)),
         ]

@@ -105,6 +105,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[dict[str, Any], Prep]] = {
     ("GET", "/api/v1/public/cases/{ticket_no}"): (PUBLIC, public),
     ("POST", "/api/v1/public/cases/{ticket_no}/rating"): (PUBLIC, rating),
     ("GET", "/api/v1/stats"): (COMMAND_ONLY, lambda api: ("/api/v1/stats", {"group_by": "unit"})),
+    ("GET", "/api/v1/corrections/stats"): (COMMAND_ONLY, lambda api: ("/api/v1/corrections/stats", {"days": 7})),
+    ("GET", "/api/v1/corrections"): (COMMAND_ONLY, lambda api: ("/api/v1/corrections", None)),
     ("GET", "/api/v1/alerts"): (STAFF, lambda api: ("/api/v1/alerts", None)),
     ("GET", "/open311/v2/services.{fmt}"): (PUBLIC, lambda api: ("/open311/v2/services.json", None)),
     ("GET", "/open311/v2/services/{service_code}.{fmt}"): (

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from services.cliargs import UsageError, http_url, non_negative_float, positive_int
 from services.platform.settings import ApiSettings
 from services.resources import demo_complaints
 
@@ -64,6 +65,8 @@ def file_all(client: httpx.Client, rows: list[dict[str, Any]], rate: float, rng:
             ticket = r.json()["ticket_no"]
             filed.append({"ticket": ticket, "phone": who["phone"]})
             print(f"{ticket}  {row['text'][:40]}", flush=True)
+        elif r.status_code in (401, 403) and not filed:
+            raise UsageError(f"--token refused by the API ({r.status_code}) / 令牌无效或无权提交投诉")
         else:
             print(f"refused ({r.status_code}): {r.text[:200]}", flush=True)
         if rate > 0:
@@ -104,12 +107,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
     settings = ApiSettings()
     token = args.token or (settings.admin_token.get_secret_value() if settings.admin_token else None)
     if not token:
-        print("no token: pass --token or set COMPLAINTS_ADMIN_TOKEN (printed by `complaints run`)")
-        return 2
+        raise UsageError("no token: pass --token or set COMPLAINTS_ADMIN_TOKEN (printed by `complaints run`) / 缺少令牌")
     url = args.url or f"http://{settings.api_host}:{settings.api_port}"
     rng = random.Random(args.seed)
     rows = interleaved(Path(args.file), args.n, rng)
+    if not rows:
+        raise UsageError(f"--file {args.file}: no complaints in it / 文件中没有投诉")
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as client:
+        try:
+            client.get("/openapi.json").raise_for_status()
+        except httpx.HTTPError as exc:
+            raise UsageError(f"--url {url}: no API of this system answers there ({type(exc).__name__}) / 无法连接 API") from None
         filed = file_all(client, rows, args.rate, rng)
         print(f"filed {len(filed)} of {len(rows)} complaints")
         if args.work and filed:
@@ -119,9 +127,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("demo", help="feed a realistic stream of complaints into the running system")
-    p.add_argument("--n", type=int, default=40, help="how many complaints (default 40)")
-    p.add_argument("--rate", type=float, default=2.0, help="complaints per second (0: as fast as possible)")
-    p.add_argument("--url", default=None, help="API base URL (default from COMPLAINTS_API_HOST/PORT)")
+    p.add_argument("--n", type=positive_int, default=40, help="how many complaints (default 40)")
+    p.add_argument("--rate", type=non_negative_float, default=2.0, help="complaints per second (0: as fast as possible)")
+    p.add_argument("--url", type=http_url, default=None,
+                   help="API base URL, e.g. http://127.0.0.1:8001 (default from COMPLAINTS_API_HOST/PORT)")
     p.add_argument("--token", default=None, help="operator/command/admin token (default COMPLAINTS_ADMIN_TOKEN)")
     p.add_argument("--file", default=str(DEV_SET), help="JSONL of complaints with a `text` field")
     p.add_argument("--work", action="store_true", help="then accept/resolve/verify/rate part of them")

@@ -210,6 +210,28 @@ def screen(text: str, places: PlaceFinder | None = None) -> Screening:
 
 
 def issues(text: str, places: PlaceFinder | None = None) -> list[Issue]:
+    """What is wrong with the text.  A last line that is an address (the hotline's and Open311's
+    address field, which the router appends) does not make bad input good: then the text before
+    it is judged as well."""
+    found = _issues(text, places)
+    if found:
+        return found
+    head, newline, last = text.rstrip().rpartition("\n")
+    if newline and _is_place(last.strip(), places):
+        return _issues(head, places) if not is_blank(head) else [Issue.NO_WORDS]
+    return []
+
+
+def _is_place(line: str, places: PlaceFinder | None) -> bool:
+    """An address, a place name, or a list of them."""
+    if not line or len(line) > 100:
+        return False
+    if _is_address(line.replace(" ", "")) or is_address_list(line, places):
+        return True
+    return places is not None and sum(e - s for s, e in places(line)) >= 0.6 * len(line)
+
+
+def _issues(text: str, places: PlaceFinder | None = None) -> list[Issue]:
     residue = _HAN_RUN.sub("", text)           # everything that is not a Chinese character
     han = len(text) - len(residue)
     bare = _URL.sub(" ", residue)

@@ -9,7 +9,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
+from services.core import quality
 from services.core.config import CityConfig
 from services.core.events import MAX_TEXT_CHARS, Channel
 from services.intake.service import BrokerUnavailable, ComplaintDraft, IntakeService, RequestInProgress
@@ -33,7 +35,7 @@ class HotlineComplaintIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     channel: Literal["hotline"] = "hotline"
-    text: str = Field(min_length=2, max_length=MAX_TEXT_CHARS, description="投诉内容")
+    text: str = Field(description=f"投诉内容（不能为空，最多 {MAX_TEXT_CHARS} 个字；城市配置 max_text_chars 可更少）")
     phone: Phone
     name: str | None = Field(default=None, max_length=100)
     address: str | None = Field(default=None, max_length=500)
@@ -47,6 +49,14 @@ class HotlineComplaintIn(BaseModel):
     def _no_control(cls, v: str | None) -> str | None:
         if v is not None and _CONTROL.search(v):
             raise ValueError("包含不允许的控制字符")
+        return v
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        refused = quality.refusal(v, max_chars=MAX_TEXT_CHARS)
+        if refused is not None:
+            raise PydanticCustomError(refused.code, refused.message, {"length": refused.length, "limit": refused.limit})
         return v
 
     @field_validator("reported_at")
@@ -74,6 +84,13 @@ async def intake_service(request: Request) -> IntakeService:
     return service
 
 
+def check_text(city: CityConfig, text: str, field: str = "text") -> None:
+    """The city's limit on the text (``city.yaml`` max_text_chars, at most the contract's): 422 names the field."""
+    refused = quality.refusal(text, max_chars=city.max_text_chars, field=field)
+    if refused is not None:
+        raise HTTPException(422, [{"loc": ["body", field], "msg": refused.message, "type": refused.code}])
+
+
 def check_overrides(city: CityConfig, body: HotlineComplaintIn | Any) -> None:
     """An override must name a category / territory / unit of the city (422 names the field).
 
@@ -97,6 +114,7 @@ async def submit_complaint(
     principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.COMMAND))],
     idempotency_key: IdempotencyKey = None,
 ) -> TicketOut:
+    check_text(request.app.state.core.city, body.text)
     check_overrides(request.app.state.core.city, body)
     draft = ComplaintDraft(channel=Channel.HOTLINE, text=body.text, phone=body.phone, name=body.name,
                            address=body.address, reported_at=body.reported_at, submitted_by=principal.actor,

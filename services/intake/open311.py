@@ -22,6 +22,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import select
 
+from services.core import quality
 from services.core.events import MAX_TEXT_CHARS, Attachment, Channel, GeoPoint
 from services.intake.hotline import PHONE_RE
 from services.intake.open311_format import FORMATS, Open311Error, error, render
@@ -136,8 +137,9 @@ def draft_from(params: dict[str, str], request: Request, principal: Principal) -
     if code not in city.categories:
         raise Open311Error(400, "service_code 缺失或无效")
     text = params.get("description", "").strip()
-    if not 2 <= len(text) <= MAX_TEXT_CHARS:
-        raise Open311Error(400, f"description 必填，2 到 {MAX_TEXT_CHARS} 个字符")
+    refused = quality.refusal(text, max_chars=min(city.max_text_chars, MAX_TEXT_CHARS), field="description")
+    if refused is not None:
+        raise Open311Error(400, f"{refused.message}（{refused.code}）")
     lat, lon = _float(params, "lat", -90, 90), _float(params, "long", -180, 180)
     address = (params.get("address_string") or "").strip()[:500] or None
     if (lat is None or lon is None) and not address and not params.get("address_id"):

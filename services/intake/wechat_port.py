@@ -109,6 +109,7 @@ def wechat_router(settings: ApiSettings, *, intake: IntakeService, sessions: ses
         token=settings.wechat_token, encoding_aes_key=settings.wechat_encoding_aes_key,
         appid=settings.wechat_appid or "", window_s=settings.wechat_window_s, max_body=settings.max_body_bytes,
         key_prefix=f"{settings.redis_prefix}wechat:", require_encryption=settings.wechat_require_encryption,
+        max_text_chars=engine.city.max_text_chars,
     )
     port = WeChatIntakePort(intake=intake, sessions=sessions, engine=engine,
                             publish_timeout_s=settings.wechat_publish_timeout_s)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
+from services.core import quality
 from services.core.events import MAX_TEXT_CHARS, Attachment, GeoPoint
 from services.intake.wechat.messages import (
     EventMessage,
@@ -48,6 +49,11 @@ UNSUPPORTED = "暂不支持此类消息。请发送文字、语音、图片或�
 NEED_TEXT = "请再用文字描述您要反映的问题（如：某路段路灯不亮），我们会立即为您登记。"
 
 
+def too_long(length: int, limit: int) -> str:
+    return (f"您发送的文字过长（{length} 个字，最多 {limit} 个字），未能登记。"
+            "请删去与问题无关的内容，简要说明发生了什么、在什么地方，再发送一次。")
+
+
 def _clip(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit]
 
@@ -65,10 +71,12 @@ class Conversation:
         *,
         window_s: float = 600,
         clock: Callable[[], float] = time.time,
+        max_text_chars: int = MAX_TEXT_CHARS,
     ) -> None:
         self.port = port
         self.state = state
         self.window_s = window_s
+        self.max_text_chars = min(max_text_chars, MAX_TEXT_CHARS)
         self.clock = clock
 
     @property
@@ -90,8 +98,11 @@ class Conversation:
         openid = msg.from_user
         if isinstance(msg, TextMessage):
             text = msg.content.strip()
-            if not text or text.lower() in _GREETINGS:
+            if quality.is_blank(text) or text.lower() in _GREETINGS:
                 return HELP
+            refused = quality.refusal(text, max_chars=self.max_text_chars)
+            if refused is not None:  # too long: refused, nothing stored (a blank text got HELP above)
+                return too_long(refused.length, refused.limit)
             if m := _QUERY_RE.fullmatch(text):
                 return await self._query(openid, m.group(1))
             if m := _RATING_RE.fullmatch(text):

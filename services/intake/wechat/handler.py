@@ -213,7 +213,8 @@ class CallbackHandler:
         now = self.clock()
         last = (msg.from_user, now) if _marks_activity(msg) else None
         try:
-            conv = Conversation(await self._port.get(), state, window_s=self.settings.window_s, clock=self.clock)
+            conv = Conversation(await self._port.get(), state, window_s=self.settings.window_s, clock=self.clock,
+                                max_text_chars=self.settings.max_text_chars)
             text = await asyncio.wait_for(conv.handle(msg), self.settings.background_timeout_s)
         except Exception:
             await state.finish(key, None, last)  # not cached: a retry may try again

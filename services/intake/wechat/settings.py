@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from services.core.events import MAX_TEXT_CHARS
 from services.intake.wechat.crypto import decode_aes_key
 
 
@@ -21,6 +22,8 @@ class WeChatSettings(BaseModel):
     key_prefix: str = "wechat:"
     dedupe_ttl_s: int = Field(default=86400, gt=0)
     require_encryption: bool = Field(default=False, description="reject plaintext pushes (403)")
+    max_text_chars: int = Field(default=MAX_TEXT_CHARS, gt=0, le=MAX_TEXT_CHARS,
+                                description="a longer text message is refused with a Chinese reply (city.yaml)")
 
     @field_validator("encoding_aes_key", mode="before")
     @classmethod

@@ -217,3 +217,21 @@ def test_city_limit_is_validated(city_copy: Path, value: object) -> None:
                     encoding="utf-8")
     with pytest.raises(ConfigError, match="max_text_chars"):
         load_city("rugao", str(city_copy.parent))
+
+
+@pytest.mark.parametrize(("text", "issue"), [
+    ("😡😡😡\n如城街道花园社区", Issue.NO_WORDS),
+    ("Help me please\n如城街道花园社区", Issue.NOT_CHINESE),
+    ("你好\n白蒲镇唐堡村3组12号", Issue.NOT_COMPLAINT),
+    ("  \n如皋市 白蒲镇 唐堡村", Issue.ADDRESS_LIST),
+    ("😡\n如皋市白蒲镇唐堡村3组12号", Issue.NO_WORDS),
+])
+def test_an_appended_address_does_not_make_bad_input_good(text: str, issue: Issue) -> None:
+    """The router appends the hotline's / Open311's address field to the text as a last line."""
+    assert screen(text).issues == (issue,)
+
+
+@pytest.mark.parametrize("text", ["有人在路边焚烧垃圾\n如城街道花园社区", "路灯坏了\n白蒲镇唐堡村3组12号",
+                                  "饭店油烟很大，\n晚上更严重"])
+def test_a_complaint_with_its_address_passes(text: str) -> None:
+    assert screen(text).issues == ()

@@ -23,9 +23,7 @@ import uvloop
 from pydantic import ValidationError
 
 from services.core.engine import Engine
-from services.core.events import CaseEvent
-from services.core.loader import load_city
-from services.modelstore import EngineHolder, ModelStore
+from services.core.events import CaseEvent, ComplaintReceived
 from services.platform.redisio import async_redis
 from services.platform.settings import RouterSettings
 from services.platform.topics import (
@@ -39,7 +37,8 @@ from services.router import transport
 from services.router.alert_state import AlertState
 from services.router.alerts import AlertRaised
 from services.router.delivery import Outgoing, deliver, with_redis_retry
-from services.router.handler import InvalidEvent, dead_letter, route_record
+from services.router.handler import InvalidEvent, dead_letter, decide, parse_received, routed_event
+from services.router.ledger import Position, RoutedLedger
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +71,14 @@ def faust_app(settings: RouterSettings) -> faust.App:
 
 
 def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.App:
-    store = ModelStore(settings.model_root())
-    city = engine.city if engine is not None else load_city(settings.city, str(settings.config_root))
-    models = EngineHolder(city, store, engine)
+    engine = engine or Engine.load(settings.city, str(settings.config_root))
     app = faust_app(settings)
     received = app.topic(COMPLAINTS_RECEIVED, value_type=bytes, key_type=bytes, internal=False)
     routed = app.topic(COMPLAINTS_ROUTED, value_type=bytes, key_type=bytes, internal=False)
     dlq = app.topic(COMPLAINTS_DLQ, value_type=bytes, key_type=bytes, internal=False)
     redis = async_redis(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     stats: dict[str, int] = {"routed": 0, "dead_lettered": 0}
+    ledger = RoutedLedger(redis, settings.redis_prefix)
 
     def dead_letter_record(event: Any, reason: str, error_type: str) -> Outgoing:
         msg = event.message
@@ -94,21 +92,37 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
         # Batches amortise Faust's per-event cost; order within a partition is kept.  A batch's
         # input is acknowledged only after the broker has every record it produced, so a broker
         # that fails or restarts meanwhile costs a re-send, never a lost routing decision.
+        # A record read again after a restart or rebalance (Faust is at-least-once) whose decision
+        # the broker already has is skipped: downstream sees each complaint routed once (ledger.py).
         async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
-            engine = models.engine  # a promoted model is swapped in between batches (modelstore.py)
             out: list[Outgoing] = []
+            parsed: list[tuple[Any, ComplaintReceived, Position]] = []
             for event in events:
                 try:
-                    decided = route_record(engine, event.value)
+                    received = parse_received(event.value)
                 except InvalidEvent as exc:
                     out.append(dead_letter_record(event, exc.reason, exc.error_type))
                     continue
+                msg = event.message
+                parsed.append((event, received, Position(received.complaint_id, msg.partition, msg.offset)))
+            seen = await ledger.already_routed([position for _, _, position in parsed])
+            if seen:
+                stats["replays_skipped"] = stats.get("replays_skipped", 0) + len(seen)
+                log.info("skipped %d record(s) read again whose decisions the broker already has", len(seen))
+            routed_now: list[Position] = []
+            for event, received, position in parsed:
+                if position in seen:
+                    continue
+                try:
+                    decided = routed_event(received, decide(engine, received), router="stream")
                 except Exception as exc:  # a bug must not stop routing: the record is kept on the DLQ
                     log.exception("routing failed")
                     out.append(dead_letter_record(event, f"{type(exc).__name__}: {exc}", "processing"))
                     continue
                 out.append(Outgoing(routed, decided.complaint_id.encode(), decided.model_dump_json().encode()))
+                routed_now.append(position)
             await deliver(out)
+            await ledger.note(routed_now)
             dead = sum(1 for o in out if o.topic is dlq)
             stats["routed"] += len(out) - dead
             stats["dead_lettered"] += dead
@@ -119,19 +133,11 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
         try:
             assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == COMPLAINTS_RECEIVED)
             beat: dict[str, float | int | str] = {"at": time.time(), "pid": os.getpid(), **stats,
-                                                  "partitions": ",".join(map(str, assigned)),
-                                                  "model_version": models.version}
+                                                  "partitions": ",".join(map(str, assigned))}
             await redis.hset(key, mapping=beat)  # type: ignore[arg-type,misc]
             await redis.expire(key, int(settings.heartbeat_every_s * 5) + 1)
         except Exception as exc:  # Redis down must not stop routing
             log.warning("heartbeat failed: %s", exc)
-
-    @app.timer(interval=settings.model_check_every_s)
-    async def check_model() -> None:
-        try:
-            await asyncio.to_thread(models.check)
-        except Exception as exc:  # the store away (volume not mounted...): keep routing with the engine in use
-            log.warning("model check failed: %s: %s", type(exc).__name__, exc)
 
     @app.timer(interval=settings.lost_log_check_s)
     async def reread_lost_logs() -> None:

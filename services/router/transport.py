@@ -35,7 +35,7 @@ class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
 @dataclass(frozen=True)
 class LostLog:
     tp: TP
-    read_offset: int  # the last offset this worker had read
+    read_offset: int  # where this worker was: the offset it had read, or its fetch position
     highwater: int  # the end of the partition's log now, from a fetch response
 
 
@@ -43,8 +43,19 @@ class TunedConsumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    def _position(self, tp: TP) -> int | None:
+        """The aiokafka consumer's next fetch offset on ``tp``, if it has a valid one now."""
+        try:
+            consumer = self._thread._ensure_consumer()  # type: ignore[attr-defined]
+            state = consumer._subscription.subscription.assignment.state_value(tp)
+        except Exception:  # noqa: BLE001 - not assigned any more, or not started yet
+            return None
+        if state is None or not state.has_valid_position:
+            return None
+        return int(state.position)
+
     def lost_logs(self) -> list[LostLog]:
-        """Assigned partitions whose log now ends at or before the last offset this worker read.
+        """Assigned partitions whose log now ends before where this worker is.
 
         That happens only when the broker lost the log (Tansu's memory storage after a restart;
         Kafka after a topic was re-created or an unclean leader election), or when the group's
@@ -52,18 +63,29 @@ class TunedConsumer(faust_aiokafka.Consumer):
         offset is below what it has read ("already seen") until the new log grows past it: the
         stream stalls silently.  The fetch response's highwater is exact (unlike ListOffsets on
         Tansu), so this check gives no false alarm.
+
+        Faust's read offset means two things: after a record was read, that record's offset
+        (the log then ends after it: highwater > read); after a seek to the committed offset (a
+        restart, a rebalance), the *next* offset to read, which is the highwater itself when
+        everything was routed before.  So a highwater equal to the read offset is no proof of a
+        lost log (issue 16: a restarted worker routed everything again).  The proof is a log that
+        ends before the read offset, or before the consumer's own fetch position (always "next
+        offset to fetch": after reading offset L it is L + 1, past a lost log that ends at L).
         """
         lost: list[LostLog] = []
         for tp in self.assignment():
             read = self._read_offset.get(tp)
-            if read is None:
+            position = self._position(tp)
+            if read is None and position is None:
                 continue
             try:
                 highwater = self.highwater(tp)
             except Exception:  # noqa: BLE001 - partition revoked meanwhile, or nothing fetched yet
                 continue
-            if highwater is not None and 0 <= highwater <= read:
-                lost.append(LostLog(tp, read, highwater))
+            if highwater is None or highwater < 0:
+                continue
+            if (read is not None and highwater < read) or (position is not None and highwater < position):
+                lost.append(LostLog(tp, max(read or 0, position or 0), highwater))
         return lost
 
     async def reread_lost_logs(self) -> list[LostLog]:

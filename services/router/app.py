@@ -24,6 +24,8 @@ from pydantic import ValidationError
 
 from services.core.engine import Engine
 from services.core.events import CaseEvent, ComplaintReceived
+from services.core.loader import load_city
+from services.modelstore import EngineHolder, ModelStore
 from services.platform.redisio import async_redis
 from services.platform.settings import RouterSettings
 from services.platform.topics import (
@@ -71,7 +73,9 @@ def faust_app(settings: RouterSettings) -> faust.App:
 
 
 def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.App:
-    engine = engine or Engine.load(settings.city, str(settings.config_root))
+    store = ModelStore(settings.model_root())
+    city = engine.city if engine is not None else load_city(settings.city, str(settings.config_root))
+    models = EngineHolder(city, store, engine)
     app = faust_app(settings)
     received = app.topic(COMPLAINTS_RECEIVED, value_type=bytes, key_type=bytes, internal=False)
     routed = app.topic(COMPLAINTS_ROUTED, value_type=bytes, key_type=bytes, internal=False)
@@ -95,6 +99,7 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
         # A record read again after a restart or rebalance (Faust is at-least-once) whose decision
         # the broker already has is skipped: downstream sees each complaint routed once (ledger.py).
         async for events in stream.take_events(settings.batch_max, within=settings.batch_within_s):
+            engine = models.engine  # a promoted model is swapped in between batches (modelstore.py)
             out: list[Outgoing] = []
             parsed: list[tuple[Any, ComplaintReceived, Position]] = []
             for event in events:
@@ -114,7 +119,8 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
                 if position in seen:
                     continue
                 try:
-                    decided = routed_event(received, decide(engine, received), router="stream")
+                    decided = routed_event(received, decide(engine, received), router="stream",
+                                           model_version=engine.model.version)
                 except Exception as exc:  # a bug must not stop routing: the record is kept on the DLQ
                     log.exception("routing failed")
                     out.append(dead_letter_record(event, f"{type(exc).__name__}: {exc}", "processing"))
@@ -133,11 +139,19 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
         try:
             assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == COMPLAINTS_RECEIVED)
             beat: dict[str, float | int | str] = {"at": time.time(), "pid": os.getpid(), **stats,
-                                                  "partitions": ",".join(map(str, assigned))}
+                                                  "partitions": ",".join(map(str, assigned)),
+                                                  "model_version": models.version}
             await redis.hset(key, mapping=beat)  # type: ignore[arg-type,misc]
             await redis.expire(key, int(settings.heartbeat_every_s * 5) + 1)
         except Exception as exc:  # Redis down must not stop routing
             log.warning("heartbeat failed: %s", exc)
+
+    @app.timer(interval=settings.model_check_every_s)
+    async def check_model() -> None:
+        try:
+            await asyncio.to_thread(models.check)
+        except Exception as exc:  # the store away (volume not mounted...): keep routing with the engine in use
+            log.warning("model check failed: %s: %s", type(exc).__name__, exc)
 
     @app.timer(interval=settings.lost_log_check_s)
     async def reread_lost_logs() -> None:

@@ -68,6 +68,30 @@
       el("ul", { class: "legend" }, M.disposal_modes.map((m) => el("li", {}, el("i", { class: "sw " + MODE_CLS[m] }), m))));
   }
 
+  // Correction rate per routing day x the router's category (GET /api/v1/corrections/stats): "corrected/routed" per day.
+  async function loadCorrections() {
+    const data = await api("GET", `/api/v1/corrections/stats?days=${span === "today" ? 1 : 7}`);
+    $("corrections-model").textContent = `当前模型 ${data.model_version}`;
+    const days = [...new Set(data.days.map((d) => d.date))].sort();
+    const cell = new Map(data.days.map((d) => [d.date + "|" + d.category, d]));
+    const rows = data.categories.filter((c) => c.routed > 0).sort((x, y) => (y.rate || 0) - (x.rate || 0) || y.routed - x.routed);
+    const table = el("table", { class: "units corrections" },
+      el("thead", {}, el("tr", {}, ["类别（派遣时）", ...days.map((d) => d.slice(5)), "派遣", "纠正", "改类别", "纠正率"]
+        .map((h) => el("th", {}, h)))),
+      el("tbody", {}, rows.map((c) => el("tr", {},
+        el("td", {}, (M.cat[c.category] || {}).name || c.category),
+        ...days.map((d) => {
+          const x = cell.get(d + "|" + c.category);
+          return el("td", { class: "num" + (x && x.corrected ? " bad" : ""), title: x ? `派遣 ${x.routed}，纠正 ${x.corrected}` : "" },
+            x ? `${x.corrected}/${x.routed}` : "—");
+        }),
+        el("td", { class: "num" }, String(c.routed)), el("td", { class: "num" }, String(c.corrected)),
+        el("td", { class: "num" }, String(c.reclassified)),
+        el("td", { class: "num " + (c.rate >= 0.2 ? "bad" : c.rate !== null && c.rate < 0.05 ? "good" : "") }, pct(c.rate))))));
+    clear($("corrections")).append(rows.length ? table : el("p", { class: "muted" }, "暂无派遣"),
+      el("p", { class: "muted small" }, `合计：派遣 ${data.total.routed}，人工纠正 ${data.total.corrected}（改类别 ${data.total.reclassified}），纠正率 ${pct(data.total.rate)}`));
+  }
+
   function rateCls(r) { return r === null || r === undefined ? "" : r >= 0.9 ? "good" : r < 0.7 ? "bad" : ""; }
 
   function caseItem(c, extra) {
@@ -123,7 +147,7 @@
   }
 
   async function refresh() {
-    try { await Promise.all([loadStats(), loadLists()]); } catch (e) { toast(e.message, "error"); }
+    try { await Promise.all([loadStats(), loadLists(), loadCorrections()]); } catch (e) { toast(e.message, "error"); }
   }
   const refreshSoon = C.debounce(refresh, 800);
 

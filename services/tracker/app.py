@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -43,8 +44,10 @@ from services.tracker import (
     routes_health,
     routes_media,
     routes_stats,
+    validation_zh,
 )
 from services.tracker.auth import Authenticator
+from services.tracker.citytime import CityTimeMiddleware
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +100,8 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
 
     install_error_handlers(app)
     install_middleware(app, settings.max_body_bytes)
+    # outermost: every body the API and pages return, errors included, in the city's time
+    app.add_middleware(CityTimeMiddleware, tz=ZoneInfo(city.timezone))
     app.include_router(hotline.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_media.router)
@@ -135,8 +140,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def invalid(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
-        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
-        return JSONResponse({"detail": errors}, status_code=422)
+        return JSONResponse(validation_zh.describe(exc.errors()), status_code=422)
 
     async def crash(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)

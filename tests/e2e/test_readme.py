@@ -39,7 +39,7 @@ def test_try_it_prints_the_ticket_then_the_routed_case(stack_factory: Any, sqlit
     assert case["ticket_no"] == ticket.group(1)
     assert case["status"] == "dispatched", case
     assert case["category"] == "NOISE_CONSTRUCTION" and case["unit"] == "SQ_BAIPU"
-    # (timestamps: see part 4)
+    assert case["received_at"].endswith("+08:00") and case["resolve_by"].endswith("+08:00")
 
     open311 = paste('TOKEN=' + ADMIN_TOKEN + '\n' + block("/open311/v2/requests.json"), stack)
     assert open311.returncode == 0, open311.stderr

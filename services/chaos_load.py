@@ -117,7 +117,7 @@ class Load:
                 sub.outcome, sub.status = "error", None  # connection refused/reset: the API is down
             else:
                 sub.status = r.status_code
-                if r.status_code == 201:
+                if r.status_code in (200, 201):  # 200: a retry answered with the ticket given before
                     self._ticket(sub, r, started)
                     return
                 sub.outcome = "error"
@@ -132,7 +132,7 @@ class Load:
             data: dict[str, Any] = r.json()
             ticket = str(data["ticket_no"])
         except Exception:
-            sub.unclear.append(f"201 without a ticket: {r.text[:200]}")
+            sub.unclear.append(f"{r.status_code} without a ticket: {r.text[:200]}")
             sub.outcome = "error"
             return
         sub.outcome, sub.ticket = "ticket", ticket

@@ -7,14 +7,22 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
 from services.core import quality
 from services.core.config import CityConfig
 from services.core.events import MAX_TEXT_CHARS, Channel
-from services.intake.service import BrokerUnavailable, ComplaintDraft, IntakeService, RequestInProgress
+from services.intake.service import (
+    BrokerUnavailable,
+    ComplaintDraft,
+    IdempotencyConflict,
+    IntakeService,
+    RequestInProgress,
+)
 from services.platform import metrics
 from services.tracker.auth import Principal, Role, require
 
@@ -87,8 +95,9 @@ async def intake_service(request: Request) -> IntakeService:
 def check_text(city: CityConfig, text: str, field: str = "text") -> None:
     """The city's limit on the text (``city.yaml`` max_text_chars, at most the contract's): 422 names the field."""
     refused = quality.refusal(text, max_chars=city.max_text_chars, field=field)
-    if refused is not None:
-        raise HTTPException(422, [{"loc": ["body", field], "msg": refused.message, "type": refused.code}])
+    if refused is not None:  # the same 422 body as the model's own validation (services/tracker/validation_zh.py)
+        raise RequestValidationError([{"loc": ("body", field), "msg": refused.message, "type": refused.code,
+                                       "ctx": {"length": refused.length, "limit": refused.limit}}])
 
 
 def check_overrides(city: CityConfig, body: HotlineComplaintIn | Any) -> None:
@@ -105,15 +114,33 @@ def check_overrides(city: CityConfig, body: HotlineComplaintIn | Any) -> None:
         raise HTTPException(422, errors)
 
 
+REPLAY_HEADER = "Idempotent-Replay"
+
+
+def idempotency_conflict(key: str) -> JSONResponse:
+    """409: the key was used for a request with another body; nothing was recorded for this one."""
+    msg = (f"Idempotency-Key「{key}」已用于另一份内容不同的投诉，本次投诉未受理；"
+           "如是新的投诉，请换用新的 Idempotency-Key 重新提交")
+    detail = [{"loc": ["header", "Idempotency-Key"], "field": "Idempotency-Key", "msg": msg,
+               "type": "idempotency_key_reused", "key": key,
+               "msg_en": "this Idempotency-Key was used for a request with a different body"}]
+    return JSONResponse({"message": msg, "detail": detail}, status_code=409)
+
+
 @router.post("/complaints", status_code=201, response_model=TicketOut,
-             responses={503: {"description": "broker unavailable: nothing was recorded"}})
+             responses={200: {"description": "a retry (same Idempotency-Key, same body): the ticket given before, "
+                                             "header Idempotent-Replay: true", "model": TicketOut},
+                        409: {"description": "the Idempotency-Key was used for another body, or its request "
+                                             "is still running"},
+                        503: {"description": "broker unavailable: nothing was recorded"}})
 async def submit_complaint(
     request: Request,
+    response: Response,
     body: HotlineComplaintIn,
     service: Annotated[IntakeService, Depends(intake_service)],
     principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.COMMAND))],
     idempotency_key: IdempotencyKey = None,
-) -> TicketOut:
+) -> TicketOut | JSONResponse:
     check_text(request.app.state.core.city, body.text)
     check_overrides(request.app.state.core.city, body)
     draft = ComplaintDraft(channel=Channel.HOTLINE, text=body.text, phone=body.phone, name=body.name,
@@ -128,7 +155,12 @@ async def submit_complaint(
                             headers={"Retry-After": "2"}) from exc
     except RequestInProgress as exc:
         raise HTTPException(409, "相同 Idempotency-Key 的请求正在处理中，请稍后重试") from exc
-    if not ticket.replayed:
+    except IdempotencyConflict as exc:
+        return idempotency_conflict(exc.key)
+    if ticket.replayed:
+        response.status_code = 200
+        response.headers[REPLAY_HEADER] = "true"
+    else:
         metrics.RECEIVED.labels("hotline").inc()
         metrics.PUBLISHED.labels("hotline").inc()
     return TicketOut(complaint_id=ticket.complaint_id, ticket_no=ticket.ticket_no,

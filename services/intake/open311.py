@@ -24,9 +24,15 @@ from sqlalchemy import select
 
 from services.core import quality
 from services.core.events import MAX_TEXT_CHARS, Attachment, Channel, GeoPoint
-from services.intake.hotline import PHONE_RE
+from services.intake.hotline import PHONE_RE, REPLAY_HEADER
 from services.intake.open311_format import FORMATS, Open311Error, error, render
-from services.intake.service import BrokerUnavailable, ComplaintDraft, IntakeService, RequestInProgress
+from services.intake.service import (
+    BrokerUnavailable,
+    ComplaintDraft,
+    IdempotencyConflict,
+    IntakeService,
+    RequestInProgress,
+)
 from services.platform import metrics
 from services.tracker.auth import Authenticator, Principal
 from services.tracker.models import Case, IntakeRecord
@@ -176,11 +182,18 @@ async def create_request(request: Request, fmt: str) -> Response:
             raise Open311Error(503, "消息队列暂不可用，投诉未受理，请稍后重试") from None
         except RequestInProgress:
             raise Open311Error(409, "相同 Idempotency-Key 的请求正在处理中") from None
+        except IdempotencyConflict:
+            raise Open311Error(409, f"Idempotency-Key「{key}」已用于另一份内容不同的请求，本次请求未受理；"
+                                    "新的请求请换用新的 Idempotency-Key") from None
         if not ticket.replayed:
             metrics.RECEIVED.labels("open311").inc()
             metrics.PUBLISHED.labels("open311").inc()
         out = [{"service_request_id": ticket.ticket_no, "service_notice": "投诉已受理，请凭工单号查询办理进度",
                 "account_id": None}]
+        if ticket.replayed:  # a retry with the same key and body: the request filed before
+            replay = render(fmt, "service_requests", "request", out, 200)
+            replay.headers[REPLAY_HEADER] = "true"
+            return replay
         return render(fmt, "service_requests", "request", out, 201)
     except Open311Error as exc:
         return error(fmt, exc)

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -37,6 +39,11 @@ CLAIM_TTL_S = 15
 STALE_MARGIN_S = 2.0
 
 
+def stored_fingerprint(payload: str) -> str:
+    """The fingerprint of the request an intake log record was made from."""
+    return content_fingerprint(ComplaintReceived.model_validate_json(payload))
+
+
 class Publisher(Protocol):
     async def publish(self, topic: str, key: str, value: bytes) -> None: ...
 
@@ -47,6 +54,34 @@ class BrokerUnavailable(Exception):
 
 class RequestInProgress(Exception):
     """A request with the same idempotency key is being processed right now."""
+
+
+class IdempotencyConflict(Exception):
+    """The idempotency key was used before for a request with another body (HTTP 409)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+# What a complaint says, as its caller sent it: the fields its fingerprint covers.  Not the ticket,
+# the times of receipt or who filed it.  WeChat's location and photos come from the conversation
+# (sent before the text), not from the message the MsgId names, so they are left out there.
+_CONTEXT_FIELDS = {Channel.WECHAT: ("location", "attachments")}
+_CONTENT_FIELDS = ("channel", "text", "phone", "name", "address", "reported_at", "location", "attachments",
+                   "citizen_id", "needs_operator", "category_override", "territory_override", "unit_override")
+
+
+def content_fingerprint(event: ComplaintReceived) -> str:
+    """SHA-256 of the complaint's content (canonical JSON): the same for the same request body.
+
+    Computed from the event as stored in the intake log, so a key whose Redis entry was lost is
+    still checked against the database."""
+    data = event.model_dump(mode="json", include=set(_CONTENT_FIELDS) - set(_CONTEXT_FIELDS.get(event.channel, ())))
+    if event.reported_at is not None:  # the same instant in another offset is the same request
+        data["reported_at"] = event.reported_at.astimezone(UTC).isoformat()
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -92,50 +127,71 @@ class IntakeService:
 
     async def submit(self, draft: ComplaintDraft, *, idempotency_key: str | None = None,
                      durable_fallback: bool = False, timeout_s: float | None = None) -> Ticket:
+        fingerprint = self.fingerprint(draft)
         if idempotency_key is not None:
-            previous = await self._replay(idempotency_key)
+            previous = await self._replay(idempotency_key, fingerprint)
             if previous is not None:
                 return previous
         try:
-            return await self._submit_new(draft, idempotency_key, durable_fallback, timeout_s or self._timeout)
+            return await self._submit_new(draft, idempotency_key, fingerprint, durable_fallback,
+                                          timeout_s or self._timeout)
+        except IdempotencyConflict:
+            raise  # the key belongs to another request: its entry stays
         except BaseException:
             if idempotency_key is not None:
                 with contextlib.suppress(Exception):  # keep the original error (e.g. Redis is down)
                     await self._redis.delete(self._idem_key(idempotency_key))
             raise
 
+    def fingerprint(self, draft: ComplaintDraft) -> str:
+        """The fingerprint of the request body a draft was made from (see content_fingerprint)."""
+        return content_fingerprint(self._event(draft, "-", "-", datetime.now(UTC)))
+
     def _idem_key(self, key: str) -> str:
         return f"{self._key_prefix}idem:{key}"
 
-    async def _replay(self, key: str) -> Ticket | None:
+    async def _replay(self, key: str, fingerprint: str) -> Ticket | None:
+        """The ticket of an earlier request with this key and the same body; IdempotencyConflict if
+        its body was another; None if the key is new (then this request holds it)."""
         rkey = self._idem_key(key)
         claimed = await self._redis.set(rkey, "pending", nx=True, ex=CLAIM_TTL_S)
         if not claimed:
             value = await self._redis.get(rkey)
             if value in (None, b"pending", "pending"):
                 # another request holds the key, or held it and died (API killed): the database decides
-                previous = await self._from_db(key)
+                previous = await self._from_db(key, fingerprint)
                 if previous is None:
                     raise RequestInProgress(key)
                 return previous
             text = value.decode() if isinstance(value, bytes) else str(value)
-            complaint_id, ticket_no, received = text.split("|")
+            parts = text.split("|")
+            if len(parts) != 4:  # cached before fingerprints: the intake log has the body
+                previous = await self._from_db(key, fingerprint)
+                if previous is None:
+                    raise RequestInProgress(key)
+                return previous
+            complaint_id, ticket_no, received, stored = parts
+            if stored != fingerprint:
+                raise IdempotencyConflict(key)
             return Ticket(complaint_id, ticket_no, datetime.fromisoformat(received), replayed=True)
         # Redis may have lost the key (restart): the database is the fallback truth.
         try:
-            return await self._from_db(key)
+            return await self._from_db(key, fingerprint)
         except BaseException:  # e.g. the database is away: give the claim back, or retries get 409
             with contextlib.suppress(Exception):
                 await self._redis.delete(rkey)
             raise
 
-    async def _from_db(self, key: str) -> Ticket | None:
+    async def _from_db(self, key: str, fingerprint: str) -> Ticket | None:
         """The ticket the intake log holds for this key, or None.  A record still ``pending`` may be
         withdrawn by its request (publish failed): RequestInProgress while that request can still be
-        running; after that the record is adopted (queued for the relay) and its ticket is answered."""
+        running; after that the record is adopted (queued for the relay) and its ticket is answered.
+        A record of another body: IdempotencyConflict."""
         row = await asyncio.to_thread(self._store.by_idempotency_key, key)
         if row is None:
             return None
+        if stored_fingerprint(row.payload) != fingerprint:
+            raise IdempotencyConflict(key)
         if row.state == PENDING:
             age = (datetime.now(UTC) - row.created_at).total_seconds()
             if age < self._timeout + STALE_MARGIN_S:
@@ -145,18 +201,19 @@ class IntakeService:
                 if row is None:
                     return None
         ticket = Ticket(row.complaint_id, row.ticket_no, row.created_at, replayed=True)
-        await self._remember_quietly(key, ticket)
+        await self._remember_quietly(key, ticket, fingerprint)
         return ticket
 
-    async def _remember_quietly(self, key: str, t: Ticket) -> None:
+    async def _remember_quietly(self, key: str, t: Ticket, fingerprint: str) -> None:
         """Cache the answer for retries; the intake log keeps the key, so a Redis failure only costs a lookup."""
         try:
-            await self._remember(key, t)
+            await self._remember(key, t, fingerprint)
         except Exception as exc:
             log.warning("could not cache the idempotency key of %s: %s: %s", t.ticket_no, type(exc).__name__, exc)
 
-    async def _remember(self, key: str, t: Ticket) -> None:
-        await self._redis.set(self._idem_key(key), f"{t.complaint_id}|{t.ticket_no}|{t.received_at.isoformat()}",
+    async def _remember(self, key: str, t: Ticket, fingerprint: str) -> None:
+        await self._redis.set(self._idem_key(key),
+                              f"{t.complaint_id}|{t.ticket_no}|{t.received_at.isoformat()}|{fingerprint}",
                               ex=self._idem_ttl)
 
     async def _insert(self, **row: Any) -> None:
@@ -165,7 +222,7 @@ class IntakeService:
         else:
             await asyncio.to_thread(self._store.insert, **row)
 
-    async def _submit_new(self, draft: ComplaintDraft, idempotency_key: str | None,
+    async def _submit_new(self, draft: ComplaintDraft, idempotency_key: str | None, fingerprint: str,
                           durable_fallback: bool, timeout_s: float) -> Ticket:
         now = datetime.now(UTC)
         complaint_id = str(uuid.uuid4())
@@ -181,6 +238,8 @@ class IntakeService:
                 if idempotency_key is not None:
                     existing = await asyncio.to_thread(self._store.by_idempotency_key, idempotency_key)
                     if existing is not None:
+                        if stored_fingerprint(existing.payload) != fingerprint:
+                            raise IdempotencyConflict(idempotency_key) from None
                         raise RequestInProgress(idempotency_key) from None
                 log.warning("ticket clash on %s (attempt %d): reseeding the counter", ticket_no, attempt + 1)
                 await self._tickets.reseed(now)
@@ -201,7 +260,7 @@ class IntakeService:
             queued = True
         ticket = Ticket(complaint_id, ticket_no, now, queued=queued)
         if idempotency_key is not None:
-            await self._remember_quietly(idempotency_key, ticket)  # the ticket stands whatever Redis does
+            await self._remember_quietly(idempotency_key, ticket, fingerprint)  # the ticket stands whatever Redis does
         return ticket
 
     def _event(self, d: ComplaintDraft, complaint_id: str, ticket_no: str, now: datetime) -> ComplaintReceived:

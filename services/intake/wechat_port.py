@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.engine import Engine
 from services.core.events import Attachment, Channel, GeoPoint
-from services.intake.service import ComplaintDraft, IntakeService
+from services.intake.service import ComplaintDraft, IdempotencyConflict, IntakeService
 from services.intake.wechat import WeChatSettings, build_router
-from services.intake.wechat.ports import Ticket, TicketStatus
+from services.intake.wechat.ports import MessageConflict, Ticket, TicketStatus
 from services.platform.settings import ApiSettings
 from services.tracker import supplements
 from services.tracker.models import Case, IntakeRecord
@@ -37,8 +37,11 @@ class WeChatIntakePort:
         body = text.strip() or VOICE_PLACEHOLDER
         draft = ComplaintDraft(channel=Channel.WECHAT, text=body, location=location, attachments=tuple(attachments),
                                citizen_id=openid, needs_operator=needs_operator)
-        ticket = await self._intake.submit(draft, idempotency_key=f"wechat:{dedupe_key}", durable_fallback=True,
-                                           timeout_s=self._timeout)
+        try:
+            ticket = await self._intake.submit(draft, idempotency_key=f"wechat:{dedupe_key}", durable_fallback=True,
+                                               timeout_s=self._timeout)
+        except IdempotencyConflict as exc:
+            raise MessageConflict(dedupe_key) from exc
         decision = await asyncio.to_thread(
             self._engine.decide, body, ticket.received_at, location_label=location.label if location else None,
             lat=location.lat if location else None, lon=location.lon if location else None)

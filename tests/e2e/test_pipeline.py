@@ -40,7 +40,8 @@ def test_complaint_is_routed_end_to_end(stack_factory: Any, database_url: str) -
     # the same Idempotency-Key gives the same ticket and no second case
     again = httpx.post(f"{stack.base_url}/api/v1/complaints", json=body,
                        headers={**stack.headers, "Idempotency-Key": "e2e-1"}, timeout=10)
-    assert again.status_code == 201 and again.json()["ticket_no"] == ticket
+    assert again.status_code == 200 and again.json()["ticket_no"] == ticket and again.json()["replayed"] is True
+    assert again.headers["Idempotent-Replay"] == "true"
     queue = httpx.get(f"{stack.base_url}/api/v1/units/SQ_BAIPU/cases", headers=stack.headers, timeout=5).json()
     assert [c["ticket_no"] for c in queue["cases"]] == [ticket]
     deadline = time.monotonic() + 20

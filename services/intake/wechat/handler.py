@@ -28,11 +28,13 @@ from services.intake.wechat.messages import (
     MessageError,
     XmlRejected,
     build_text_reply,
+    conflict_text,
     dedupe_key,
+    message_fingerprint,
     parse_message,
     parse_xml,
 )
-from services.intake.wechat.ports import IntakePort
+from services.intake.wechat.ports import IntakePort, MessageConflict
 from services.intake.wechat.settings import WeChatSettings
 from services.intake.wechat.state import WeChatState
 
@@ -195,6 +197,8 @@ class CallbackHandler:
         # cached); if this process dies, a WeChat retry soon finds the claim gone and redoes the
         # work (create_complaint is idempotent per dedupe key).
         loop = asyncio.get_running_loop()
+        if msg.msg_id and not await state.bind_fingerprint(key, message_fingerprint(msg)):
+            raise Rejected(409, conflict_text(key))  # same MsgId, other content: not a retry
         while True:
             cached, claimed = await state.lookup_or_claim(key, self.settings.reply_budget_s + 1)
             if cached is not None:
@@ -216,6 +220,9 @@ class CallbackHandler:
             conv = Conversation(await self._port.get(), state, window_s=self.settings.window_s, clock=self.clock,
                                 max_text_chars=self.settings.max_text_chars)
             text = await asyncio.wait_for(conv.handle(msg), self.settings.background_timeout_s)
+        except MessageConflict as exc:  # the intake log has another message under this key
+            await state.finish(key, None, last)
+            raise Rejected(409, conflict_text(exc.dedupe_key)) from exc
         except Exception:
             await state.finish(key, None, last)  # not cached: a retry may try again
             raise

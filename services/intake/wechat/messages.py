@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from xml.etree.ElementTree import ParseError
 
 from defusedxml import DefusedXmlException
@@ -202,6 +204,18 @@ def dedupe_key(msg: Message) -> str:
     if msg.msg_id:
         return f"msg:{msg.msg_id}"
     return f"nomsgid:{msg.from_user}:{msg.create_time}:{msg.msg_type}"
+
+
+def message_fingerprint(msg: Message) -> str:
+    """SHA-256 of the message's fields: WeChat's retries of one message carry the same (issue 16)."""
+    canonical = json.dumps({"type": type(msg).__name__, **asdict(msg)}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def conflict_text(dedupe: str) -> str:
+    """The 409 answer for a dedupe key that names another message."""
+    return (f"MsgId「{dedupe.removeprefix('msg:')}」已用于另一条内容不同的消息，本条消息未受理"
+            f"（dedupe key {dedupe}: a message with different content was received under it）")
 
 
 def cdata(text: str) -> str:

@@ -7,7 +7,15 @@ from typing import Protocol, runtime_checkable
 
 from services.core.events import Attachment, GeoPoint
 
-__all__ = ["Attachment", "GeoPoint", "IntakePort", "Ticket", "TicketStatus"]
+__all__ = ["Attachment", "GeoPoint", "IntakePort", "MessageConflict", "Ticket", "TicketStatus"]
+
+
+class MessageConflict(Exception):
+    """The dedupe key (MsgId) was used before for a message with other content (answered 409)."""
+
+    def __init__(self, dedupe_key: str) -> None:
+        super().__init__(dedupe_key)
+        self.dedupe_key = dedupe_key
 
 
 @dataclass(frozen=True, slots=True)

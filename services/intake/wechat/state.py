@@ -90,6 +90,16 @@ class WeChatState:
         ok = await self.redis.set(self.key("reply", dedupe), reply, ex=self.dedupe_ttl_s, nx=not overwrite)
         return bool(ok)
 
+    async def bind_fingerprint(self, dedupe: str, fingerprint: str) -> bool:
+        """Bind the dedupe key to the message's fingerprint (first wins, kept as long as its reply).
+
+        False when the key was bound to another message: same MsgId, different content."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.set(self.key("fp", dedupe), fingerprint, ex=self.dedupe_ttl_s, nx=True)
+        pipe.get(self.key("fp", dedupe))
+        _, stored = await pipe.execute()
+        return _s(stored) in (None, fingerprint)
+
     async def lookup_or_claim(self, dedupe: str, ttl_s: float) -> tuple[str | None, bool]:
         """One round trip: the cached reply (if any) and whether we claimed the message."""
         pipe = self.redis.pipeline(transaction=False)

@@ -3,7 +3,9 @@ and nothing stored, or accepted and routed to the command centre with the reason
 
 from __future__ import annotations
 
+import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,6 +14,7 @@ import redis as sync_redis
 from sqlalchemy import func, select
 
 from services.core import quality
+from services.core.loader import DEFAULT_CONFIG_ROOT
 from services.core.quality import Issue
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.embedded import EmbeddedProcess
@@ -150,3 +153,26 @@ def test_suggestions_show_the_reason_to_the_operator(tansu: EmbeddedProcess, sql
         body = r.json()
         assert body["unit"]["id"] == "COMMAND_CENTER"
         assert body["review_reasons"][0].startswith(quality.REASON_PREFIX)
+
+
+def test_the_city_limit_is_the_one_applied(tansu: EmbeddedProcess, sqlite_url: str, redis_url: str,
+                                           redis_prefix: str, tmp_path: Path) -> None:
+    """A city that allows less than the event contract: its limit, in the same Chinese 422 body."""
+    root = tmp_path / "cities"
+    shutil.copytree(DEFAULT_CONFIG_ROOT / "rugao", root / "rugao")
+    city_yaml = root / "rugao" / "city.yaml"
+    city_yaml.write_text(city_yaml.read_text(encoding="utf-8").replace("max_text_chars: 4000", "max_text_chars: 500"),
+                         encoding="utf-8")
+    with make_client(tansu.url, sqlite_url, redis_url, redis_prefix, config_root=root) as client:
+        wait_connected(client)
+        r = client.post("/api/v1/complaints", json={**BODY, "text": "路" * 501}, headers=AUTH)
+        assert r.status_code == 422, r.text
+        detail = r.json()["detail"]
+        assert [(e["loc"], e["type"]) for e in detail] == [(["body", "text"], "text_too_long")]
+        assert "最多 500 个字" in detail[0]["msg"] and "501" in detail[0]["msg"]
+        r = client.post("/open311/v2/requests.json", data={"service_code": "STREET_VENDING", "description": "路" * 501,
+                                                           "address_string": "如城街道花园社区", "api_key": ADMIN_TOKEN})
+        assert r.status_code == 400 and "最多 500 个字" in r.json()[0]["description"]
+        assert client.post("/api/v1/complaints", json={**BODY, "text": "白蒲镇工地打桩" + "路" * 400},
+                           headers=AUTH).status_code == 201
+    assert counts(sqlite_url) == (1, 0)

@@ -24,6 +24,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False, default=str)
 
 
+class _DropRoutine(logging.Filter):
+    """Drops the INFO lines of a logger that say nothing a person acts on (kept at DEBUG)."""
+
+    def __init__(self, *starts: str) -> None:
+        super().__init__()
+        self.starts = starts
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.INFO and record.getMessage().startswith(self.starts):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+        return True
+
+
+# Alembic at INFO: one line per plugin and two about the dialect before each run; the migrations
+# applied ("Running upgrade 0005 -> 0006, ...") stay.
+_ROUTINE = {"alembic.runtime.migration": _DropRoutine("Context impl", "Will assume")}
+
+
 def setup(fmt: str, level: str, service: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
@@ -35,5 +54,9 @@ def setup(fmt: str, level: str, service: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     # httpx logs every request URL at INFO, and WeChat API URLs carry the access token.
-    for noisy in ("aiokafka", "kafka", "uvicorn.access", "httpx", "httpcore"):
+    for noisy in ("aiokafka", "kafka", "uvicorn.access", "httpx", "httpcore", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for name, routine in _ROUTINE.items():
+        logger = logging.getLogger(name)
+        if routine not in logger.filters:
+            logger.addFilter(routine)

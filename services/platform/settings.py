@@ -125,7 +125,7 @@ class RouterSettings(AlertSettings):
     producer_max_batch_bytes: int = Field(default=262144, ge=16384, le=4 * 2**20)
     batch_max: int = Field(default=200, ge=1, le=10000)
     batch_within_s: float = Field(default=0.02, gt=0, le=5)
-    heartbeat_every_s: float = 2.0
+    heartbeat_every_s: float = Field(default=0.5, gt=0, le=1.0)  # /healthz: dead after 1.5 s (platform/heartbeat.py)
     alert_check_every_s: float = Field(default=2.0, gt=0, le=60)
     # how often the worker checks whether the broker lost a log it was reading (see transport.py)
     lost_log_check_s: float = Field(default=2.0, gt=0, le=60)

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +24,8 @@ from services.core.engine import Engine
 from services.core.events import CaseEvent, ComplaintReceived
 from services.core.loader import load_city
 from services.modelstore import EngineHolder, ModelStore
+from services.platform.heartbeat import KEY_TTL_S as HEARTBEAT_TTL_S
+from services.platform.heartbeat import beat_fields as heartbeat_fields
 from services.platform.redisio import async_redis
 from services.platform.settings import RouterSettings
 from services.platform.topics import (
@@ -138,11 +138,11 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
         key = f"{settings.redis_prefix}worker:{settings.worker_id}"
         try:
             assigned = sorted(tp.partition for tp in app.consumer.assignment() if tp.topic == COMPLAINTS_RECEIVED)
-            beat: dict[str, float | int | str] = {"at": time.time(), "pid": os.getpid(), **stats,
+            beat: dict[str, float | int | str] = {**heartbeat_fields(), **stats,
                                                   "partitions": ",".join(map(str, assigned)),
                                                   "model_version": models.version}
             await redis.hset(key, mapping=beat)  # type: ignore[arg-type,misc]
-            await redis.expire(key, int(settings.heartbeat_every_s * 5) + 1)
+            await redis.expire(key, HEARTBEAT_TTL_S)
         except Exception as exc:  # Redis down must not stop routing
             log.warning("heartbeat failed: %s", exc)
 

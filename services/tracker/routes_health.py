@@ -12,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from services.platform import metrics as m
+from services.platform.heartbeat import STALE_AFTER_S, process_gone
 
 router = APIRouter(tags=["health"])
 
@@ -33,19 +34,40 @@ async def _check(coro: Any) -> dict[str, Any]:
         return {"ok": False, "error": str(exc) or type(exc).__name__}
 
 
+NAMES = {"worker": "路由进程（worker）", "tracker": "跟踪进程（tracker）"}
+
+
+class ComponentDown(RuntimeError):
+    """No live heartbeat of a component: the error says which, and when it was last seen."""
+
+
 async def _workers(request: Request, kind: str) -> dict[str, Any]:
+    """The live instances of ``kind`` by their heartbeats (services/platform/heartbeat.py).
+
+    Dead: the last beat is older than STALE_AFTER_S, or the beat's process ran on this host and is gone."""
     redis = request.app.state.redis
     prefix = request.app.state.settings.redis_prefix
     names = [k.decode() if isinstance(k, bytes) else k async for k in redis.scan_iter(f"{prefix}{kind}:*")]
-    alive = {}
+    alive: dict[str, dict[str, str]] = {}
+    down: dict[str, float] = {}
+    now = time.time()
     for name in names:
-        beat = await redis.hgetall(name)
-        at = float(beat.get(b"at", 0) or 0)
-        if time.time() - at < 15:
-            alive[name.removeprefix(prefix)] = {k.decode(): v.decode() for k, v in beat.items()}
+        beat = {k.decode(): v.decode() for k, v in (await redis.hgetall(name)).items()}
+        if not beat:
+            continue
+        age = now - float(beat.get("at", 0) or 0)
+        pid = int(beat.get("pid", 0) or 0)
+        if age < STALE_AFTER_S and not process_gone(beat.get("host"), pid):
+            alive[name.removeprefix(prefix)] = beat
+        else:
+            down[name.removeprefix(prefix)] = round(age, 1)
     if not alive:
-        raise RuntimeError(f"no live {kind} heartbeat")
-    return {"instances": alive}
+        seen = f"，最近一次心跳在 {min(down.values()):.1f} 秒前" if down else "，没有心跳记录"
+        raise ComponentDown(f"{NAMES.get(kind, kind)}未运行{seen} (no live {kind} heartbeat)")
+    out: dict[str, Any] = {"instances": alive}
+    if down:
+        out["down"] = down  # instances that died lately (another one carries on)
+    return out
 
 
 @router.get("/healthz")
@@ -67,8 +89,11 @@ async def healthz(request: Request) -> JSONResponse:
             _check(_workers(request, "tracker")),
         ), strict=True,
     ))
-    ok = all(c["ok"] for c in checks.values())
-    return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks}, status_code=200 if ok else 503)
+    degraded = [name for name, c in checks.items() if not c["ok"]]
+    body: dict[str, Any] = {"status": "degraded" if degraded else "ok", "checks": checks}
+    if degraded:
+        body["degraded"] = degraded  # which components, by name
+    return JSONResponse(body, status_code=503 if degraded else 200)
 
 
 @router.get("/metrics")

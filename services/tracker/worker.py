@@ -31,6 +31,7 @@ from services.core.loader import load_city
 from services.modelstore import EngineHolder, ModelStore
 from services.platform import metrics
 from services.platform.db import make_engine, make_sessionmaker
+from services.platform.heartbeat import BEAT_EVERY_S, KEY_TTL_S, beat_fields
 from services.platform.kafka import KafkaPublisher
 from services.platform.memory import release_periodically
 from services.platform.redisio import async_redis
@@ -360,12 +361,12 @@ class TrackerWorker:
 
     async def _heartbeat(self) -> None:
         key = f"{self.settings.redis_prefix}tracker:{os.getpid()}"
-        beat: dict[str, float | int] = {"at": time.time(), "pid": os.getpid(), "applied": self.applied,
-                                        "alerts_waiting": self.watch.waiting}
+        beat: dict[str, float | int | str] = {**beat_fields(), "applied": self.applied,
+                                              "alerts_waiting": self.watch.waiting}
         for topic in (COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED):
             beat[f"lag:{topic}"] = sum(v for (t, _), v in self.lag.items() if t == topic)
         await self.redis.hset(key, mapping=beat)  # type: ignore[arg-type,misc]
-        await self.redis.expire(key, 15)
+        await self.redis.expire(key, KEY_TTL_S)
 
     async def _reconcile_async(self) -> None:
         fixed = await asyncio.to_thread(self._reconcile, self.progress.applied_until(datetime.now(UTC)))
@@ -378,7 +379,7 @@ class TrackerWorker:
             asyncio.create_task(self.consume()),
             asyncio.create_task(self._every(self.settings.outbox_every_s, self.relay_once, "relay")),
             asyncio.create_task(self._every(self.settings.reconcile_every_s, self._reconcile_async, "reconciler")),
-            asyncio.create_task(self._every(2.0, self._heartbeat, "heartbeat")),
+            asyncio.create_task(self._every(BEAT_EVERY_S, self._heartbeat, "heartbeat")),
             asyncio.create_task(self._every(self.settings.model_check_every_s, self._check_model, "model check")),
             asyncio.create_task(self.watch.run()),
             asyncio.create_task(release_periodically(self.settings.memory_release_every_s)),

@@ -9,7 +9,7 @@ from functools import cached_property
 from services.core.config import CityConfig
 from services.core.gazetteer import Gazetteer, Mention
 from services.core.homophones import table as homophone_table
-from services.core.text import PLACE_MASK, CueMatcher, Features, featurise_groups, normalise
+from services.core.text import PLACE_MASK, CueMatcher, Features, clauses, featurise_groups, normalise
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,7 @@ class Analysed:
     groups: Features                   # the feature vector as (value, names) groups
     cues: dict[str, list[str]]
     keywords: dict[str, list[str]]
+    lead: Features | None = None       # the first clause's own features (a long text's title or summary)
 
     @cached_property
     def features(self) -> dict[str, float]:
@@ -27,8 +28,13 @@ class Analysed:
 
 
 class Analyzer:
-    def __init__(self, city: CityConfig, gazetteer: Gazetteer | None = None, *, homophones: bool = False) -> None:
+    def __init__(self, city: CityConfig, gazetteer: Gazetteer | None = None, *, homophones: bool = False,
+                 term_frequency: bool | None = None, lead_boost: float | None = None) -> None:
+        """``term_frequency`` / ``lead_boost``: as the model was trained (default: the city's lexicon)."""
         self.city = city
+        self.term_frequency = city.term_frequency if term_frequency is None else term_frequency
+        self.lead_boost = city.lead_boost if lead_boost is None else lead_boost
+        self.lead_view = city.lead_view
         self.fold = homophone_table() if homophones else None
         self.gazetteer = gazetteer or Gazetteer(city)
         self.cues = CueMatcher(city.cues)
@@ -41,5 +47,12 @@ class Analyzer:
         masked = self.gazetteer.mask(norm, mentions, PLACE_MASK)
         groups, cues, kws = featurise_groups(masked, self.cues, self.keywords, self.request_phrases,
                                              clause_boost=self.city.clause_boost,
-                                             keyword_weight=self.city.keyword_weight, fold=self.fold)
-        return Analysed(norm, mentions, groups, cues, kws)
+                                             keyword_weight=self.city.keyword_weight, fold=self.fold,
+                                             term_frequency=self.term_frequency, lead_boost=self.lead_boost)
+        lead = None
+        if self.lead_view:
+            parts = clauses(masked)
+            if len(parts) > 1 and len(parts[0]) >= 4:
+                lead = featurise_groups(parts[0], self.cues, self.keywords, (), keyword_weight=self.city.keyword_weight,
+                                        fold=self.fold, term_frequency=self.term_frequency)[0]
+        return Analysed(norm, mentions, groups, cues, kws, lead)

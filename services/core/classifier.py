@@ -83,7 +83,10 @@ class Model:
         self.urg_bias: float = float(data["urgent"]["bias"])
         self.urg_w: dict[str, float] = {f: float(w) for f, w in data["urgent"]["weights"].items()}
         # how the model's texts were featurised (the analyser must do the same)
-        self.homophones: bool = bool(data.get("features", {}).get("homophones", False))
+        feats = data.get("features", {})
+        self.homophones: bool = bool(feats.get("homophones", False))
+        self.term_frequency: bool = bool(feats.get("term_frequency", False))
+        self.lead_boost: float = float(feats.get("lead_boost", 1.0))
         index = {c: i for i, c in enumerate(self.categories)}
         n = self._n = len(self.categories)
         self._bias = [float(self.cat_bias[c]) for c in self.categories]

@@ -41,6 +41,17 @@ class Decision:
     review_reasons: list[str]
     accept_by: datetime
     resolve_by: datetime
+    secondary: str | None = None           # a second city matter the text raises (shown, not routed)
+
+
+def mix(whole: list[tuple[str, float]], lead: list[tuple[str, float]], share: float) -> list[tuple[str, float]]:
+    """The category distribution of the whole text mixed with its first clause's (``share``):
+    a long post's title or a call's opening names the matter; the story after it names
+    everyone else (the property company, the developer, the school)."""
+    p = dict(lead)
+    out = [(c, (1.0 - share) * q + share * p.get(c, 0.0)) for c, q in whole]
+    out.sort(key=lambda cq: (-cq[1], cq[0]))
+    return out
 
 
 class Engine:
@@ -50,7 +61,8 @@ class Engine:
             raise ConfigError(f"model categories differ from taxonomy: {sorted(unknown)}; run `complaints train`")
         self._city = city
         self.model = model
-        self.analyzer = Analyzer(city, homophones=model.homophones)
+        self.analyzer = Analyzer(city, homophones=model.homophones, term_frequency=model.term_frequency,
+                                 lead_boost=model.lead_boost)
         self.locator = Locator(city, self.analyzer.gazetteer)
         self._routes: dict[tuple[str, str | None, bool, str], Route] = {}
         self._units: dict[tuple[str | None, bool], dict[str, str]] = {}
@@ -118,6 +130,8 @@ class Engine:
         a = self.analyzer.analyse(text)
         scored, urgency = self.model.decide(a.groups)
         ranked = scored.ranked
+        if a.lead is not None:
+            ranked = mix(ranked, self.model.classify(a.lead, top_evidence=0).ranked, city.lead_view)
         reasons: list[str] = []
         if category_override is not None:
             if category_override not in city.categories:
@@ -186,4 +200,16 @@ class Engine:
             review_reasons=reasons,
             accept_by=dl.accept_by,
             resolve_by=dl.resolve_by,
+            secondary=self._secondary(category, ranked),
         )
+
+    def _secondary(self, category: str, ranked: list[tuple[str, float]]) -> str | None:
+        """The runner-up when it is another city matter with a real share of the probability
+        (a post about a restaurant's fumes *and* its tables on the pavement)."""
+        cats = self._city.categories
+        for c, p in ranked[1:3]:
+            if p < self._city.thresholds.secondary_at:
+                break
+            if c != category and cats[c].handler in ("squad", "city_unit"):
+                return c
+        return None

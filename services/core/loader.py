@@ -239,6 +239,9 @@ def load_city(city: str = "rugao", config_root: str | Path | None = None) -> Cit
         place_markers=tuple(placecfg.get("place_markers") or []),
         cues=cues, keywords=keywords, clause_boost=float(lexicon.get("clause_boost", 1.0)),
         keyword_weight=float(lexicon.get("keyword_weight", 1.0)),
+        term_frequency=str(lexicon.get("term_frequency", "presence")) == "sublinear",
+        lead_boost=float(lexicon.get("lead_boost", 1.0)),
+        lead_view=float(lexicon.get("lead_view", 0.0)),
         thresholds=thresholds, max_text_chars=max_text,
     )
     for alias, terr in cfg.alias_territories().items():

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -112,6 +113,7 @@ class Features:
 def featurise_groups(masked: str, cues: CueMatcher, keywords: CueMatcher | None = None,
                      request_phrases: tuple[str, ...] = (), clause_boost: float = 1.0,
                      keyword_weight: float = 1.0, fold: Mapping[int, str] | None = None,
+                     term_frequency: bool = False, lead_boost: float = 1.0,
                      ) -> tuple[Features, dict[str, list[str]], dict[str, list[str]]]:
     """Features of a normalised, place-masked text, plus the cue and keyword matches.
 
@@ -119,7 +121,15 @@ def featurise_groups(masked: str, cues: CueMatcher, keywords: CueMatcher | None 
     for a clause carrying the request, else 1); cue groups count 1, category keywords
     ``keyword_weight``; the vector is L2-normalised over the character n-grams, cues and
     keywords (the syllable-folded grams of a ``fold`` table take their clause's value on
-    top).  Built with set operations only: this runs for every complaint."""
+    top).  Built with set operations only: this runs for every complaint.
+
+    With ``term_frequency`` a gram's value is sublinear in how often the text says it:
+    (1 + ln k) for a gram in k clauses, times the largest weight of those clauses (a request
+    clause ``clause_boost``, the first clause -- a post's title, a call's summary -- ``lead_boost``):
+    a long post that names the noise five times and the property company once is about the
+    noise, not a vote of one word each (:func:`_tf_groups`)."""
+    if term_frequency:
+        return _tf_groups(masked, cues, keywords, request_phrases, clause_boost, keyword_weight, fold, lead_boost)
     found = cues.find(masked)
     kws = keywords.find(masked) if keywords is not None else {}
     parts = clauses(masked) or [masked]
@@ -173,11 +183,64 @@ def featurise_groups(masked: str, cues: CueMatcher, keywords: CueMatcher | None 
     return Features(tuple(groups)), found, kws
 
 
+def _tf_groups(masked: str, cues: CueMatcher, keywords: CueMatcher | None, request_phrases: tuple[str, ...],
+               clause_boost: float, keyword_weight: float, fold: Mapping[int, str] | None, lead_boost: float,
+               ) -> tuple[Features, dict[str, list[str]], dict[str, list[str]]]:
+    found = cues.find(masked)
+    kws = keywords.find(masked) if keywords is not None else {}
+    parts = clauses(masked) or [masked]
+    counts: Counter[str] = Counter()
+    weight: dict[str, float] = {}
+    folded_all: set[str] = set()
+    several = len(parts) > 1
+    for n, part in enumerate(parts):
+        raw, folded = _grams(part, fold)
+        counts.update(raw)
+        folded_all |= folded
+        w = 1.0
+        if several:
+            if n == 0:
+                w = lead_boost
+            if clause_boost != 1.0 and request_phrases and any(p in part for p in request_phrases):
+                w = max(w, clause_boost)
+        if w != 1.0:
+            for g in raw:
+                if weight.get(g, 1.0) < w:
+                    weight[g] = w
+    counts.pop(PLACE_MASK, None)
+    by_value: dict[float, set[str]] = {}
+    total = 0.0
+    get_w = weight.get
+    for g, k in counts.items():
+        v = (1.0 + _LOG[k] if k < len(_LOG) else 1.0 + math.log(k)) * get_w(g, 1.0)
+        by_value.setdefault(v, set()).add(g)
+    for v, names in by_value.items():
+        total += v * v * len(names)
+    n_kw = len(kws)
+    norm = math.sqrt(total + len(found) + n_kw * keyword_weight * keyword_weight) or 1.0
+    plain = by_value.setdefault(1.0, set())
+    folded_all -= counts.keys()
+    plain |= folded_all
+    if found:
+        plain.update(map(CUE_PREFIX.__add__, found))
+    if kws:
+        names = set(map(KW_PREFIX.__add__, kws))
+        if keyword_weight == 1.0:
+            plain |= names
+        else:
+            by_value.setdefault(keyword_weight, set()).update(names)
+    groups = tuple((v / norm, frozenset(names)) for v, names in sorted(by_value.items()) if names)
+    return Features(groups), found, kws
+
+
+_LOG = [0.0] + [math.log(k) for k in range(1, 64)]
+
+
 def featurise(masked: str, cues: CueMatcher, keywords: CueMatcher | None = None,
               request_phrases: tuple[str, ...] = (), clause_boost: float = 1.0, keyword_weight: float = 1.0,
-              fold: Mapping[int, str] | None = None,
+              fold: Mapping[int, str] | None = None, term_frequency: bool = False, lead_boost: float = 1.0,
               ) -> tuple[dict[str, float], dict[str, list[str]], dict[str, list[str]]]:
     """:func:`featurise_groups` as a plain ``{feature: value}`` dict (training, tests)."""
     feats, found, kws = featurise_groups(masked, cues, keywords, request_phrases, clause_boost, keyword_weight,
-                                         fold)
+                                         fold, term_frequency, lead_boost)
     return feats.as_dict(), found, kws

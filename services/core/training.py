@@ -53,6 +53,7 @@ class Settings:
     urgent_pos_weight: float = 3.0
     prune: float = 0.1
     min_df: int = 2
+    max_df: float = 0.5         # features in more than half the texts are dropped (stop grams: 我, 的, ，)
     homophones: bool = False    # add the syllable-folded 2-grams (services/core/homophones.py)
 
 
@@ -199,7 +200,9 @@ def train(city: CityConfig, examples: Sequence[Example], settings: Settings | No
         raise ValueError(f"training data has unknown categories: {sorted(unknown)}")
     analysed = [an.analyse(e.text) for e in examples]
     df = Counter(f for a in analysed for f in a.features)
-    keep = {f for f, n in df.items() if n >= s.min_df or f.startswith((CUE_PREFIX, KW_PREFIX))}
+    most = s.max_df * len(analysed)
+    keep = {f for f, n in df.items()
+            if f.startswith((CUE_PREFIX, KW_PREFIX)) or s.min_df <= n <= most}
     xs = [{f: v for f, v in a.features.items() if f in keep} for a in analysed]
     bias, weights = _softmax_sgd(xs, [e.category for e in examples], labels, s)
     uxs = [urgent_features(x, list(a.cues), city.categories[e.category].group)
@@ -217,14 +220,15 @@ def train(city: CityConfig, examples: Sequence[Example], settings: Settings | No
     digest.update(json.dumps(asdict(s), sort_keys=True).encode())
     if s.homophones:
         digest.update(json.dumps(sorted(homophone_table().items())).encode())
-    digest.update(json.dumps([city.cues, city.keywords, city.keyword_weight, city.clause_boost],
+    digest.update(json.dumps([city.cues, city.keywords, city.keyword_weight, city.clause_boost, city.term_frequency,
+                               city.lead_boost],
                              sort_keys=True, ensure_ascii=False).encode())
     return {
         "schema": SCHEMA,
         "version": digest.hexdigest()[:16],
         "kind": "char 1-3-gram (+ syllable-folded 2-gram) + cue features; softmax regression (category), "
                 "logistic regression (urgent)",
-        "features": {"homophones": s.homophones},
+        "features": {"homophones": s.homophones, "term_frequency": an.term_frequency, "lead_boost": an.lead_boost},
         "city": city.code,
         "settings": asdict(s),
         "trained_on": {"examples": len(examples), "urgent": sum(e.urgent for e in examples)},

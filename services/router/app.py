@@ -26,6 +26,7 @@ from services.core.loader import load_city
 from services.modelstore import EngineHolder, ModelStore
 from services.platform.heartbeat import KEY_TTL_S as HEARTBEAT_TTL_S
 from services.platform.heartbeat import beat_fields as heartbeat_fields
+from services.platform.logs import Dependency
 from services.platform.redisio import async_redis
 from services.platform.settings import RouterSettings
 from services.platform.topics import (
@@ -133,6 +134,11 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
             stats["routed"] += len(out) - dead
             stats["dead_lettered"] += dead
 
+    # Redis or the broker away fails these timers on every tick: one warning, then one line when back.
+    beats = Dependency(log, "heartbeat (Redis)")
+    lost_log_check = Dependency(log, "lost-log check (broker)")
+    deadline_check = Dependency(log, "alerts: deadline check (Redis, broker)")
+
     @app.timer(interval=settings.heartbeat_every_s)
     async def heartbeat() -> None:
         key = f"{settings.redis_prefix}worker:{settings.worker_id}"
@@ -144,7 +150,9 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
             await redis.hset(key, mapping=beat)  # type: ignore[arg-type,misc]
             await redis.expire(key, HEARTBEAT_TTL_S)
         except Exception as exc:  # Redis down must not stop routing
-            log.warning("heartbeat failed: %s", exc)
+            beats.failed(exc)
+        else:
+            beats.ok()
 
     @app.timer(interval=settings.model_check_every_s)
     async def check_model() -> None:
@@ -163,7 +171,9 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
             try:
                 await consumer.reread_lost_logs()
             except Exception as exc:  # broker away: the next tick retries
-                log.warning("lost-log check failed: %s: %s", type(exc).__name__, exc)
+                lost_log_check.failed(exc)
+            else:
+                lost_log_check.ok()
 
     # --- live time limits and hot spots (issue 5): state in Redis, one alert per alert_id ---
     alerts_topic = app.topic(ALERTS, value_type=bytes, key_type=bytes, internal=False)
@@ -198,18 +208,45 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
         try:
             await raise_alerts(await watch.due_alerts(datetime.now(UTC)))
         except Exception as exc:  # Redis or broker away: the next tick retries
-            log.warning("alerts: deadline check failed: %s: %s", type(exc).__name__, exc)
+            deadline_check.failed(exc)
+        else:
+            deadline_check.ok()
 
     return app
 
 
+class RouterWorker(faust.Worker):
+    """Faust's worker, minus its logging set-up: the handler and format of ``services.platform.logs``
+    stay (Faust's own set-up replaces the root handler with a coloured text one, so
+    ``COMPLAINTS_LOG_FORMAT=json`` was ignored), and the worker's INFO lines are this project's:
+    one when it is ready, one when it stops (Faust's ~25 per-service lines are below WARNING)."""
+
+    def __init__(self, app: faust.App, settings: RouterSettings) -> None:
+        # override_logging=False: mode's Worker then neither calls dictConfig (which clears the root
+        # handlers), nor redirects stdout, nor installs the terminal spinner's handler (which set the
+        # root logger to DEBUG, so that every debug call in Faust and aiokafka built a record:
+        # ~6 % of a pass-through agent's time).  The level is the one logs.setup() set.
+        super().__init__(app, quiet=True, override_logging=False)
+        self.settings = settings
+        self.spinner = None  # a service has no terminal to spin on (and no " OK ^" on stdout)
+
+    async def on_startup_finished(self) -> None:
+        await super().on_startup_finished()
+        if self._shutdown_immediately:
+            return
+        assigned = sorted(tp.partition for tp in self.app.consumer.assignment() if tp.topic == COMPLAINTS_RECEIVED)
+        log.info("router worker started: group %s, broker %s, %s partition(s) of %s: %s", self.settings.router_group,
+                 self.settings.kafka_bootstrap, len(assigned), COMPLAINTS_RECEIVED,
+                 ",".join(map(str, assigned)) or "none yet",
+                 extra={"worker_id": self.settings.worker_id, "partitions": assigned})
+
+    def on_worker_shutdown(self) -> None:
+        super().on_worker_shutdown()
+        log.info("router worker stopping", extra={"worker_id": self.settings.worker_id})
+
+
 def faust_worker(app: faust.App, settings: RouterSettings) -> faust.Worker:
-    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
-    # Faust's terminal spinner sets the root logger to DEBUG whenever the level is WARNING or
-    # above, so that every debug call in Faust and aiokafka builds a record (measured: ~6 % of a
-    # pass-through agent's time).  A service has no terminal to spin on.
-    worker.spinner = None
-    return worker
+    return RouterWorker(app, settings)
 
 
 def use_uvloop() -> None:
@@ -220,4 +257,7 @@ def use_uvloop() -> None:
 
 def run(settings: RouterSettings) -> None:
     use_uvloop()
-    faust_worker(bootstrap(settings), settings).execute_from_commandline()
+    try:
+        faust_worker(bootstrap(settings), settings).execute_from_commandline()
+    finally:
+        log.info("router worker stopped")

@@ -22,8 +22,15 @@ log = logging.getLogger(__name__)
 
 SCHEME = "tunedkafka"
 
+# Faust's services log their life cycle ("Starting...", "Stopping...") at INFO through the logger of
+# the module that defines the class; these two would otherwise log it as this project's module.  They
+# log it as Faust (set to WARNING by services.platform.logs); what this module says stays under `log`.
+FAUST_LOG = logging.getLogger("faust.transport.tunedkafka")
+
 
 class TunedConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
+    logger = FAUST_LOG
+
     def _create_worker_consumer(self, transport: Any) -> aiokafka.AIOKafkaConsumer:
         consumer = super()._create_worker_consumer(transport)
         wait = getattr(self.app, "fetch_max_wait_ms", None)
@@ -40,6 +47,8 @@ class LostLog:
 
 
 class TunedConsumer(faust_aiokafka.Consumer):
+    logger = FAUST_LOG
+
     def _new_consumer_thread(self) -> TunedConsumerThread:
         return TunedConsumerThread(self, loop=self.loop, beacon=self.beacon)
 

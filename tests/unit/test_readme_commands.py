@@ -15,11 +15,15 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding=
 def named_commands() -> set[str]:
     found = set(re.findall(r"(?:bin/|`|exec api )complaints (\w[\w-]*(?: add)?)", README))
     found |= {m.split()[0] for m in re.findall(r"^\| `([a-z][\w-]*)[ `]", README, flags=re.M)}
+    # a row naming subcommands: `model retrain\|rollback\|list ...`, `realtext join ...`
+    for command, subs in re.findall(r"^\| `([a-z][\w-]*) ([a-z][\w-]*(?:\\\|[a-z][\w-]*)*)[ `]", README, flags=re.M):
+        found |= {f"{command} {sub}" for sub in subs.split("\\|")}
     return found
 
 
 def test_the_readme_names_commands() -> None:
-    assert {"run", "user add", "demo", "topics", "migrate"} <= named_commands()
+    assert {"run", "user add", "demo", "topics", "migrate", "model retrain", "model rollback", "model list",
+            "realtext join"} <= named_commands()
 
 
 @pytest.mark.parametrize("command", sorted(named_commands()))
@@ -33,6 +37,8 @@ def test_each_command_the_readme_names_exists(command: str, capsys: pytest.Captu
     ("user add", ["--name", "--role", "--unit", "--token-only"]),
     ("demo", ["--n", "--rate", "--url", "--token", "--work"]),
     ("topics", ["--check"]),
+    ("model retrain", ["--json", "--dry-run"]),
+    ("realtext join", ["--source", "--out"]),
 ])
 def test_the_options_the_readme_shows_exist(command: str, options: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):

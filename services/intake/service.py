@@ -34,7 +34,7 @@ from services.platform.topics import COMPLAINTS_RECEIVED
 log = logging.getLogger(__name__)
 # How long a request holds its Idempotency-Key in Redis.  Only a shortcut: the intake log's unique key
 # is the real guard, so a short claim is safe and a killed API does not block retries for long.
-CLAIM_TTL_S = 15
+CLAIM_TTL_S = 5     # the intake-log insert follows the claim within milliseconds
 # A `pending` intake record older than the publish timeout plus this belongs to a request that died.
 STALE_MARGIN_S = 2.0
 

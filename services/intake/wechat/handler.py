@@ -197,8 +197,13 @@ class CallbackHandler:
         # cached); if this process dies, a WeChat retry soon finds the claim gone and redoes the
         # work (create_complaint is idempotent per dedupe key).
         loop = asyncio.get_running_loop()
-        if msg.msg_id and not await state.bind_fingerprint(key, message_fingerprint(msg)):
-            raise Rejected(409, conflict_text(key))  # same MsgId, other content: not a retry
+        if msg.msg_id:
+            # a fresh push binds its MsgId to its content; a stale one (refused below unless it is a
+            # retry with a cached reply) only compares, so a refused push leaves nothing behind
+            fp = message_fingerprint(msg)
+            same = await (state.bind_fingerprint(key, fp) if fresh else state.fingerprint_matches(key, fp))
+            if not same:
+                raise Rejected(409, conflict_text(key))  # same MsgId, other content: not a retry
         while True:
             cached, claimed = await state.lookup_or_claim(key, self.settings.reply_budget_s + 1)
             if cached is not None:

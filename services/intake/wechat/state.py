@@ -100,6 +100,11 @@ class WeChatState:
         _, stored = await pipe.execute()
         return _s(stored) in (None, fingerprint)
 
+    async def fingerprint_matches(self, dedupe: str, fingerprint: str) -> bool:
+        """Read only: False when the key is bound to another message (a stale push binds nothing)."""
+        stored = await self.redis.get(self.key("fp", dedupe))
+        return _s(stored) in (None, fingerprint)
+
     async def lookup_or_claim(self, dedupe: str, ttl_s: float) -> tuple[str | None, bool]:
         """One round trip: the cached reply (if any) and whether we claimed the message."""
         pipe = self.redis.pipeline(transaction=False)

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from kafka import KafkaConsumer, KafkaProducer
 
-from services.core.events import DeadLetter
+from services.core.events import ComplaintReceived, DeadLetter
 from services.platform.embedded import EmbeddedProcess, restart, start_redis
 from services.platform.migrate import upgrade
 from services.platform.topics import COMPLAINTS_DLQ, COMPLAINTS_RECEIVED
@@ -230,15 +230,19 @@ def test_a_retry_adopts_the_record_of_a_request_that_died(served: ServedApp, red
     rows: dict[str, str] = {}
     for age, key in ((30.0, f"dead-{uuid.uuid4().hex}"), (0.0, f"busy-{uuid.uuid4().hex}")):
         cid, ticket = str(uuid.uuid4()), f"RG19990101{uuid.uuid4().int % 10**6:06d}"
-        store.insert(complaint_id=cid, ticket_no=ticket, channel="hotline", idempotency_key=key, payload="{}",
-                     created_at=now - timedelta(seconds=age))
+        # the record the dead request wrote: the event of the same body, so a retry is the same request
+        event = ComplaintReceived(event_id=f"recv-{cid}", complaint_id=cid, ticket_no=ticket, city="rugao",
+                                  channel="hotline", text=COMPLAINT["text"], phone=COMPLAINT["phone"],
+                                  received_at=now - timedelta(seconds=age))
+        store.insert(complaint_id=cid, ticket_no=ticket, channel="hotline", idempotency_key=key,
+                     payload=event.model_dump_json(), created_at=now - timedelta(seconds=age))
         client.set(f"{state.settings.redis_prefix}idem:{key}", "pending", ex=15)  # the dead request's claim
         rows[key] = ticket
     client.close()
     for key, ticket in rows.items():
         r = post(served.url, key)
         if key.startswith("dead-"):  # long past its publish timeout: adopted, same ticket, queued for the relay
-            assert r.status_code == 201 and r.json()["ticket_no"] == ticket and r.json()["replayed"], r.text
+            assert r.status_code == 200 and r.json()["ticket_no"] == ticket and r.json()["replayed"], r.text
             assert store.by_idempotency_key(key).state == QUEUED
         else:  # its request may still be publishing (and withdraw it): in progress
             assert r.status_code == 409, r.text

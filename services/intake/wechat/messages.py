@@ -207,8 +207,10 @@ def dedupe_key(msg: Message) -> str:
 
 
 def message_fingerprint(msg: Message) -> str:
-    """SHA-256 of the message's fields: WeChat's retries of one message carry the same (issue 16)."""
-    canonical = json.dumps({"type": type(msg).__name__, **asdict(msg)}, sort_keys=True, ensure_ascii=False)
+    """SHA-256 of what the message says (issue 16): the same for every retry of one message.  The
+    push's CreateTime is left out: a retry that carries a later one is the same message."""
+    fields = {k: v for k, v in asdict(msg).items() if k != "create_time"}
+    canonical = json.dumps({"type": type(msg).__name__, **fields}, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -117,6 +117,9 @@ class ComplaintRouted(_Event):
         default=None, description="operator overrides applied (category / territory / unit -> value): training data")
     model_version: str | None = Field(
         default=None, max_length=64, description="version of the classifier model that decided (v1.2)")
+    secondary_category: str | None = Field(
+        default=None, max_length=40,
+        description="a second city matter the text raises: shown with the case, routed nowhere (v1.3)")
 
 
 class DeadLetter(_Event):

@@ -54,7 +54,7 @@ def routed_event(received: ComplaintReceived, decision: Decision, *, router: str
         unit=decision.unit, rule=decision.rule, review=decision.review,
         review_reasons=list(decision.review_reasons), accept_by=decision.accept_by,
         resolve_by=decision.resolve_by, router=router, received_at=received.received_at, override=requested_overrides(received),
-        model_version=model_version,
+        model_version=model_version, secondary_category=decision.secondary,
     )
 
 

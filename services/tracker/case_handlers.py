@@ -53,6 +53,8 @@ def _redispatch(case: Case, ctx: Ctx, unit: str, category: str | None) -> dict[s
     if cat is not None:
         limits = sla.deadlines(ctx.engine.city.categories[cat], ctx.now, case.urgent, ctx.engine.city.timezone)
         changes.update({"category": cat, "accept_by": limits.accept_by, "resolve_by": limits.resolve_by})
+        if cat == case.secondary_category:  # corrected to the second matter: it is no longer "another"
+            changes["secondary_category"] = None
     return changes
 
 
@@ -75,7 +77,7 @@ def return_case(_: Session, case: Case, cmd: c.WithReason, ctx: Ctx) -> Effect:
         "territory": decision.territory, "territory_name": decision.territory_name, "village": decision.village,
         "rule": decision.rule if unit == decision.unit else "returned: same unit again -> command centre",
         "review": decision.review, "accept_by": decision.accept_by, "resolve_by": decision.resolve_by,
-        "accepted_at": None, "extension_hours": None,
+        "accepted_at": None, "extension_hours": None, "secondary_category": decision.secondary,
     }
     return Effect("returned", [returned, ("reroute", {"unit": unit})], changes,
                   {**data, "unit": unit, "category": decision.category, "then": "reroute",

@@ -83,6 +83,8 @@ class Case(Base):
     # the routing decision as the machine made it (issue 15): the model version and its category
     model_version: Mapped[str | None] = mapped_column(String(64))
     routed_category: Mapped[str | None] = mapped_column(String(40))
+    # a second city matter the text raises (the router's Decision.secondary): shown, routed nowhere
+    secondary_category: Mapped[str | None] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 

@@ -175,7 +175,7 @@ def apply_routed(session: Session, ev: ComplaintRouted, received: ComplaintRecei
         "territory_name": ev.territory_name, "village": ev.village, "unit": ev.unit, "rule": ev.rule,
         "review": ev.review, "routed_by": ev.router, "routed_at": ev.routed_at, "accept_by": ev.accept_by,
         "resolve_by": ev.resolve_by, "model_version": ev.model_version, "routed_category": ev.category,
-        "version": case.version + 1, "updated_at": datetime.now(UTC)}
+        "secondary_category": ev.secondary_category, "version": case.version + 1, "updated_at": datetime.now(UTC)}
     if not _dispatch(session, case, values):
         return False
     _record(session, event_id=ev.event_id, complaint_id=ev.complaint_id, type_="dispatched",
@@ -184,5 +184,6 @@ def apply_routed(session: Session, ev: ComplaintRouted, received: ComplaintRecei
                   "territory": ev.territory, "village": ev.village, "review": ev.review,
                   "review_reasons": ev.review_reasons, "urgent_evidence": ev.urgent_evidence,
                   "place_evidence": ev.place_evidence, "model_version": ev.model_version,
+                  **({"secondary_category": ev.secondary_category} if ev.secondary_category else {}),
                   **({"override": ev.override} if ev.override else {})})
     return True

@@ -181,6 +181,7 @@ def not_overdue_clause(now: datetime) -> Any:
 
 @router.get("/cases", summary="工单列表（指挥中心；中队只看本单位）")
 def list_cases(
+    request: Request,
     principal: Annotated[Principal, Depends(STAFF)],
     session: Annotated[Session, Depends(db)],
     status: Annotated[str | None, Query(pattern=r"^[a-z_]{3,24}(,[a-z_]{3,24})*$")] = None,
@@ -205,4 +206,5 @@ def list_cases(
         q = q.where(overdue_clause(now) if overdue else not_overdue_clause(now))
     q = q.order_by(Case.resolve_by.asc(), Case.received_at.asc()).limit(limit)
     cases = session.scalars(q).all()
-    return {"count": len(cases), "cases": [{**case_summary(x, principal), "version": x.version} for x in cases]}
+    return {"count": len(cases), "cases": [{**case_summary(x, principal, request.app.state.core.city), "version": x.version}
+                                       for x in cases]}

@@ -33,11 +33,12 @@ def load_case(session: Session, ticket_no: str, principal: Principal) -> Case:
 
 @router.get("/cases/{ticket_no}")
 def get_case(
+    request: Request,
     ticket_no: Annotated[str, TICKET],
     principal: Annotated[Principal, Depends(ANY_STAFF)],
     session: Annotated[Session, Depends(db)],
 ) -> dict[str, Any]:
-    return case_detail(session, load_case(session, ticket_no, principal), principal)
+    return case_detail(session, load_case(session, ticket_no, principal), principal, request.app.state.core.city)
 
 
 @router.get("/units/{unit_id}/cases")
@@ -58,4 +59,4 @@ def unit_queue(
         q = q.where(Case.status.in_(status.split(",")))
     q = q.order_by(Case.urgent.desc(), Case.resolve_by.asc(), Case.received_at.asc()).limit(limit)
     cases = session.scalars(q).all()
-    return {"unit": unit_id, "count": len(cases), "cases": [case_summary(c, principal) for c in cases]}
+    return {"unit": unit_id, "count": len(cases), "cases": [case_summary(c, principal, request.app.state.core.city) for c in cases]}

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.core import media
+from services.core.config import CityConfig
 from services.tracker.auth import Principal, mask_phone
 from services.tracker.models import Case, CaseEventRow
 
@@ -42,7 +43,13 @@ def attachments(case: Case) -> list[dict[str, Any]]:
     return out
 
 
-def case_summary(case: Case, principal: Principal) -> dict[str, Any]:
+def category_name(city: CityConfig, code: str | None) -> str | None:
+    """The taxonomy's Chinese name of a category code (None for none or an unknown code)."""
+    category = city.categories.get(code) if code else None
+    return category.name if category else None
+
+
+def case_summary(case: Case, principal: Principal, city: CityConfig) -> dict[str, Any]:
     return {
         "ticket_no": case.ticket_no,
         "complaint_id": case.complaint_id,
@@ -54,6 +61,9 @@ def case_summary(case: Case, principal: Principal) -> dict[str, Any]:
         "address": case.address,
         "category": case.category,
         "category_candidates": case.category_candidates,
+        # a second city matter the text raises: shown beside the category, routed nowhere
+        "secondary_category": case.secondary_category,
+        "secondary_category_name": category_name(city, case.secondary_category),
         "territory": case.territory,
         "territory_name": case.territory_name,
         "village": case.village,
@@ -69,8 +79,8 @@ def case_summary(case: Case, principal: Principal) -> dict[str, Any]:
     }
 
 
-def case_detail(session: Session, case: Case, principal: Principal) -> dict[str, Any]:
-    out = case_summary(case, principal)
+def case_detail(session: Session, case: Case, principal: Principal, city: CityConfig) -> dict[str, Any]:
+    out = case_summary(case, principal, city)
     out.update({
         "evidence": case.evidence,
         "rule": case.rule,

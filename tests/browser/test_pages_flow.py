@@ -10,13 +10,16 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
+from sqlalchemy import update
 
 from services.platform.db import make_engine, make_sessionmaker
 from services.tracker.auth import Role, add_user
+from services.tracker.models import Case
 
 pytestmark = pytest.mark.browser
 XSS = "<script>window.__xss=1</script><img src=x onerror=window.__xss=2>' OR '1'='1"
 TEXT = "白蒲镇唐堡村有个工地晚上十一点还在打桩，吵得整栋楼睡不着 " + XSS
+TWO_MATTERS = "白蒲镇唐堡村饭店厨房油烟直排呛人，还在人行道上摆桌子和炉灶占道经营。"
 LAPTOP: ViewportSize = {"width": 1440, "height": 960}
 PHONE: ViewportSize = {"width": 390, "height": 844}
 
@@ -69,7 +72,12 @@ def test_operator_squad_and_command_centre_in_a_browser(browser: Browser, stack_
     expect(console.locator("#sg-unit")).to_have_text("白蒲镇中队")
     expect(console.locator("#sg-place")).to_contain_text("白蒲镇")
     expect(console.locator("#sg-urgent .badge.urgent")).to_be_visible()
+    expect(console.locator("#sg-secondary")).to_be_hidden()
+    # a text raising two city matters: the second is shown beside the category
+    console.fill("#text", TWO_MATTERS)
+    expect(console.locator("#sg-secondary")).to_have_text(re.compile(r"^另一诉求：(店外经营|餐饮油烟)$"), timeout=10000)
     console.fill("#text", TEXT)
+    expect(console.locator("#sg-secondary")).to_be_hidden(timeout=10000)
     console.screenshot(path=str(artifacts / "console_suggest.png"), full_page=True)
     console.click("#submit")
     expect(console.locator("#ticket-no")).to_have_text(re.compile(r"^RG\d{14}$"), timeout=10000)
@@ -82,6 +90,9 @@ def test_operator_squad_and_command_centre_in_a_browser(browser: Browser, stack_
     expect(dash.locator("#tile-received .tile-v")).to_have_text("1", timeout=15000)
     assert dash.evaluate("window.__noReload") is True
     dash.screenshot(path=str(artifacts / "dashboard_live.png"), full_page=True)
+    # as if the router had seen a second matter in it (the squad card and the case dialog show it)
+    with make_sessionmaker(make_engine(sqlite_url)).begin() as s:
+        s.execute(update(Case).where(Case.ticket_no == ticket).values(secondary_category="OUT_OF_STORE"))
 
     # the same problem called in again: the console offers the open case as a duplicate to link to
     console.click("#new-call")
@@ -105,6 +116,7 @@ def test_operator_squad_and_command_centre_in_a_browser(browser: Browser, stack_
     assert squad.evaluate("window.__xss === undefined")
     expect(card.locator(".countdown")).to_have_text(re.compile(r"^剩余 "))
     expect(card.locator(".badge.urgent")).to_be_visible()
+    expect(card.locator(".cat .secondary")).to_have_text("　另一诉求：店外经营")
     expect(card).to_contain_text("138****5678")  # a squad sees the phone masked
     assert other.locator(f"#case-{ticket}").count() == 0
     squad.screenshot(path=str(artifacts / "squad_phone.png"), full_page=True)
@@ -130,6 +142,7 @@ def test_operator_squad_and_command_centre_in_a_browser(browser: Browser, stack_
     expect(dialog).to_be_visible()
     expect(dialog.locator(".text")).to_contain_text("<img src=x onerror=")
     expect(dialog).to_contain_text("13812345678")  # the command centre sees the full number
+    expect(dialog.locator(".facts .secondary")).to_have_text("　另一诉求：店外经营")
     expect(dialog.locator(".history")).to_contain_text("关联来电")
     dash.screenshot(path=str(artifacts / "dashboard_detail.png"), full_page=False)
     dialog.locator("button[data-action=verify]").click()

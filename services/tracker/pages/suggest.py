@@ -86,6 +86,8 @@ def suggestion(engine: Engine, d: Decision, duplicates: list[dict[str, Any]]) ->
     return {
         "category": {"code": d.category, "name": city.categories[d.category].name},
         "candidates": [{"code": c, "name": city.categories[c].name, "score": s} for c, s in d.candidates[:2]],
+        # a second city matter the text raises: shown, not routed
+        "secondary": ({"code": d.secondary, "name": city.categories[d.secondary].name} if d.secondary else None),
         "evidence": [{"term": t, "weight": round(w, 3), "category": c} for t, w, c in d.evidence[:8]],
         "place": {"territory": d.territory, "territory_name": d.territory_name, "village": d.village,
                   "confidence": d.place_confidence, "evidence": d.place_evidence},

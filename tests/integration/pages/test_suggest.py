@@ -8,6 +8,8 @@ from tests.integration.pages.conftest import LiveApi
 
 NOISE = "白蒲镇唐堡村有个工地晚上十一点还在打桩，吵得整栋楼睡不着"
 SIMILAR = "白蒲镇唐堡村那个工地晚上十一点多还在打桩，吵得睡不着觉"
+# a restaurant's fumes and its tables and stoves on the pavement
+TWO_MATTERS = "白蒲镇唐堡村饭店厨房油烟直排呛人，还在人行道上摆桌子和炉灶占道经营。"
 
 
 def test_suggest_shows_what_the_router_would_do(api: LiveApi) -> None:
@@ -24,6 +26,15 @@ def test_suggest_shows_what_the_router_would_do(api: LiveApi) -> None:
     assert s["urgent"] is True and s["urgent_evidence"]
     assert s["accept_by"] < s["resolve_by"]
     assert s["duplicates"] == []
+    assert s["secondary"] is None  # one matter
+
+
+def test_suggest_names_a_second_matter_the_text_raises(api: LiveApi) -> None:
+    s = api.post("operator", "/api/v1/suggest", {"text": TWO_MATTERS}).json()
+    names = {"CATERING_FUMES": "餐饮油烟", "OUT_OF_STORE": "店外经营"}
+    assert {s["category"]["code"], s["secondary"]["code"]} == set(names)
+    assert s["secondary"]["name"] == names[s["secondary"]["code"]]
+    assert s["unit"]["id"] == "SQ_BAIPU"  # routed as usual (to the town squad); the second matter is only shown
 
 
 def test_duplicates_are_open_similar_cases_of_same_category_and_place(api: LiveApi) -> None:

@@ -108,7 +108,7 @@ def make_case(sessions: sessionmaker[Session], *, unit: str = "SQ_BAIPU", catego
               phone: str | None = PHONE, received_at: datetime | None = None,
               accept_in: timedelta = timedelta(minutes=30), resolve_in: timedelta = timedelta(hours=4),
               routed: bool = True, channel: Channel = Channel.HOTLINE, attachments: Sequence[Attachment] = (),
-              citizen_id: str | None = None) -> str:
+              citizen_id: str | None = None, secondary_category: str | None = None) -> str:
     """A case as the stream would create it: ComplaintReceived then ComplaintRouted, via the projection."""
     ticket = new_ticket()
     at = received_at or datetime.now(UTC)
@@ -125,7 +125,7 @@ def make_case(sessions: sessionmaker[Session], *, unit: str = "SQ_BAIPU", catego
                 event_id=f"route-{cid}", complaint_id=cid, ticket_no=ticket, routed_at=at, category=category,
                 category_candidates=[CategoryScore(code=category, score=0.9), CategoryScore(code="GARBAGE", score=0.05)],
                 territory=territory, village=village, unit=unit, rule="test", accept_by=at + accept_in,
-                resolve_by=at + resolve_in))
+                resolve_by=at + resolve_in, secondary_category=secondary_category))
     return ticket
 
 

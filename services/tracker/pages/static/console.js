@@ -77,6 +77,9 @@
       cands.append(el("li", { class: i ? "second" : "first" }, el("b", {}, c.name), meter,
         el("span", { class: "score" }, (c.score * 100).toFixed(0) + "%")));
     });
+    const second = $("sg-secondary");  // a second city matter the text raises: shown, not routed
+    second.textContent = s.secondary ? "另一诉求：" + s.secondary.name : "";
+    second.classList.toggle("hidden", !s.secondary);
     const ev = clear($("sg-evidence"));
     ev.append("依据：");
     s.evidence.filter((e) => e.category === s.category.code && e.term.length >= 2).slice(0, 6)

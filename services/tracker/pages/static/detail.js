@@ -89,6 +89,13 @@ const Detail = (() => {
     }
   }
 
+  // a second city matter the text raises (routed nowhere), shown small beside the category
+  function withSecondary(category, c, M) {
+    if (!c.secondary_category) return category;
+    const name = c.secondary_category_name || (M.cat[c.secondary_category] || {}).name || c.secondary_category;
+    return el("span", {}, category || "—", el("span", { class: "secondary muted small" }, "　另一诉求：" + name));
+  }
+
   function row(label, value) { return [el("dt", {}, label), el("dd", {}, value === null || value === undefined || value === "" ? "—" : value)]; }
 
   async function open(ticket) {
@@ -106,7 +113,7 @@ const Detail = (() => {
         c.extension === "requested" ? C.badge("延期待审批", "warn") : null),
       el("p", { class: "text" }, c.text),
       el("dl", { class: "facts" },
-        row("类别", cat ? `${cat.group_name} / ${cat.name}` : c.category), row("地点", [c.territory_name, c.village].filter(Boolean).join(" / ")),
+        row("类别", withSecondary(cat ? `${cat.group_name} / ${cat.name}` : c.category, c, M)), row("地点", [c.territory_name, c.village].filter(Boolean).join(" / ")),
         row("地址", c.address), row("承办单位", M.unit[c.unit] || c.unit), row("来电人", [c.name, c.phone].filter(Boolean).join(" ")),
         row("受理时间", time(c.received_at)), row("签收时限", time(c.accept_by)), row("办结时限", time(c.resolve_by)),
         row("处置结果", c.result ? `${c.disposal_mode || ""} ${c.result}` : null), row("评价", c.rating), row("派单规则", c.rule),

@@ -75,6 +75,8 @@
         C.badge(M.statuses[c.status] || c.status, "st-" + c.status), el("span", { class: "grow" }),
         el("span", { class: "deadline" }, d.what + "：", cd)),
       el("p", { class: "cat" }, cat ? cat.name : (c.category || "未分类"),
+        c.secondary_category ? el("span", { class: "secondary muted small" }, "　另一诉求："
+          + (c.secondary_category_name || (M.cat[c.secondary_category] || {}).name || c.secondary_category)) : null,
         el("span", { class: "muted" }, " · " + [c.territory_name, c.village].filter(Boolean).join(" / "))),
       el("p", { class: "text" }, c.text),
       el("p", { class: "meta muted small" },

@@ -132,6 +132,9 @@ def cmd_retrain(args: argparse.Namespace) -> int:
         sets["realtext"] = read_jsonl(realtext, city.categories)
     start = time.perf_counter()
     weights = train(city, dev + extra + learn)
+    calibration = store.load_current().data.get("calibration")
+    if calibration:  # the temperature fitted with the current model (`complaints train`): same features
+        weights["calibration"] = dict(calibration)
     took = time.perf_counter() - start
     candidate, current = Model(weights), store.load_current()
     report: dict[str, Any] = {"corrections": len(corrections), "trained_on_corrections": len(learn),

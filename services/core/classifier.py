@@ -87,6 +87,8 @@ class Model:
         self.homophones: bool = bool(feats.get("homophones", False))
         self.term_frequency: bool = bool(feats.get("term_frequency", False))
         self.lead_boost: float = float(feats.get("lead_boost", 1.0))
+        # softmax temperature fitted on held-out folds (services/core/evaluation.py fit_temperature)
+        self.temperature: float = float(data.get("calibration", {}).get("temperature", 1.0))
         index = {c: i for i, c in enumerate(self.categories)}
         n = self._n = len(self.categories)
         self._bias = [float(self.cat_bias[c]) for c in self.categories]
@@ -161,6 +163,9 @@ class Model:
 
     def _classify(self, sums: list[float], feats: Features, top_evidence: int) -> Scored:
         scores = sums[:-1]
+        if self.temperature != 1.0:
+            t = self.temperature
+            scores = [sc / t for sc in scores]
         peak = max(scores)
         exps = [math.exp(sc - peak) for sc in scores]
         total = sum(exps)

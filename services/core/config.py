@@ -137,7 +137,8 @@ class Thresholds:
     place_review_below: float = 0.7  # place confidence below this -> review
     command_centre_below: float = 0.0  # top category probability below this -> routing fact confidence=low
     unit_confidence_below: float = 0.0  # probability of the top category's unit below this -> confidence=low
-    secondary_at: float = 0.2        # runner-up city category at or above this -> shown as a second matter
+    forward_confidence_below: float = 0.0  # like unit_confidence_below, for handing a case to 12345
+    secondary_at: float = 0.1        # runner-up city category (model scale) at or above this -> a second matter
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,8 @@ class CityConfig:
     term_frequency: bool = False     # sublinear TF (1 + ln clauses holding the gram) instead of presence
     lead_boost: float = 1.0          # weight of the first clause (a post's title, a call's summary)
     lead_view: float = 0.0           # share of the first clause's own category distribution in the decision
+    context_before: tuple[str, ...] = ()   # narrative context around a city complaint (training augmentation)
+    context_after: tuple[str, ...] = ()
     thresholds: Thresholds = Thresholds()
     max_text_chars: int = 4000       # a longer complaint text is refused at intake (services/core/quality.py)
 

@@ -175,8 +175,13 @@ class Engine:
         if category_override is None:
             mass = self.unit_mass(ranked, loc.territory, urgent)
             unit_p = mass.get(self._route(category, loc.territory, urgent).unit, 0.0)
-            low = ranked[0][1] < th.command_centre_below or unit_p < th.unit_confidence_below
-            if unit_p < th.unit_confidence_below:
+            # handing a case away (12345) needs more certainty than keeping it: a city matter sent
+            # away costs the citizen days, one left to the command centre costs a minute
+            need = th.unit_confidence_below
+            if city.categories[category].handler == "forward":
+                need = max(need, th.forward_confidence_below)
+            low = ranked[0][1] < th.command_centre_below or unit_p < need
+            if unit_p < need:
                 reasons.append(f"unit unsure ({unit_p:.2f} for the top category's unit)")
         routed = self._route(category, loc.territory, urgent, "low" if low else "ok")
         handler = city.categories[category].handler
@@ -205,8 +210,15 @@ class Engine:
 
     def _secondary(self, category: str, ranked: list[tuple[str, float]]) -> str | None:
         """The runner-up when it is another city matter with a real share of the probability
-        (a post about a restaurant's fumes *and* its tables on the pavement)."""
+        (a post about a restaurant's fumes *and* its tables on the pavement).  Read on the
+        model's own (uncalibrated) scale: the calibration sharpens the winner, which is right for
+        deciding the unit but would hide every second matter."""
         cats = self._city.categories
+        t = self.model.temperature
+        if t != 1.0:
+            raw = [(c, p ** t) for c, p in ranked]
+            total = sum(q for _c, q in raw) or 1.0
+            ranked = [(c, q / total) for c, q in raw]
         for c, p in ranked[1:3]:
             if p < self._city.thresholds.secondary_at:
                 break

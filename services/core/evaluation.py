@@ -4,6 +4,7 @@ training data may be in every fold)."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -96,7 +97,8 @@ def folds(examples: Sequence[Example], k: int, seed: int = 7, shuffle: int | Non
 
 
 def cross_validate(city: CityConfig, examples: Sequence[Example], k: int, extra: Sequence[Example] = (),
-                   settings: Settings | None = None, shuffle: int | None = None) -> list[Outcome]:
+                   settings: Settings | None = None, shuffle: int | None = None,
+                   temperature: float = 1.0) -> list[Outcome]:
     """K-fold CV: each fold is decided by a model trained on the other folds plus ``extra``
     (``shuffle``: the seed of another stratified partition, see :func:`folds`)."""
     if k < 2:
@@ -105,7 +107,9 @@ def cross_validate(city: CityConfig, examples: Sequence[Example], k: int, extra:
     for test_idx in folds(examples, k, shuffle=shuffle):
         held = set(test_idx)
         train_set = [e for i, e in enumerate(examples) if i not in held] + list(extra)
-        engine = Engine(city, Model(train(city, train_set, settings)))
+        model = Model(train(city, train_set, settings))
+        model.temperature = temperature  # the shipped model's calibration (fitted on these folds' outputs)
+        engine = Engine(city, model)
         for i in test_idx:
             e = examples[i]
             outcomes[i] = Outcome(e, engine.decide(e.text, _T0, location_label=e.location_label))
@@ -115,7 +119,7 @@ def cross_validate(city: CityConfig, examples: Sequence[Example], k: int, extra:
 # ---- real writing (the real-text development set, docs/realtext-labelling.md) ---------------------
 
 REALTEXT_KEYS = ("n", "category_accuracy", "category_or_secondary", "decision_accuracy", "city_not_dispatched",
-                 "city_not_dispatched_400", "other_dispatched", "command_centre_rate", "urgent_precision",
+                 "city_not_dispatched_400", "city_handed_away", "other_dispatched", "command_centre_rate", "urgent_precision",
                  "urgent_recall", "n_city", "n_city_400", "n_other")
 _DECISION = {"squad": "dispatch", "city_unit": "dispatch", "answer": "answer", "forward": "forward"}
 
@@ -161,6 +165,7 @@ def realtext_metrics(city: CityConfig, outcomes: Sequence[Outcome], secondary: S
         "decision_accuracy": round(sum(g == p for g, p in zip(gold, pred, strict=True)) / n, 4),
         "city_not_dispatched": share(city_idx, lambda i: pred[i] != "dispatch"),
         "city_not_dispatched_400": share(long_idx, lambda i: pred[i] != "dispatch"),
+        "city_handed_away": share(city_idx, lambda i: pred[i] in ("forward", "answer")),
         "other_dispatched": share(other_idx, lambda i: pred[i] == "dispatch"),
         "command_centre_rate": round(sum(p == "review" for p in pred) / n, 4),
         "urgent_precision": round(tp / (tp + fp), 4) if tp + fp else 0.0,
@@ -186,3 +191,36 @@ def squad_territory(engine: Engine, command_centre: str = "COMMAND_CENTER") -> s
         if d.unit != command_centre:
             return code
     raise ValueError("no territory with a squad in this city")
+
+
+def held_out_scores(city: CityConfig, examples: Sequence[Example], k: int, extra: Sequence[Example] = (),
+                    settings: Settings | None = None) -> list[tuple[list[float], int]]:
+    """K-fold: every example's raw category scores from a model that never saw it, with the index
+    of its label (categories sorted by code, as in the model)."""
+    labels = sorted(city.categories)
+    index = {c: i for i, c in enumerate(labels)}
+    out: list[tuple[list[float], int]] = []
+    for test_idx in folds(examples, k):
+        held = set(test_idx)
+        model = Model(train(city, [e for i, e in enumerate(examples) if i not in held] + list(extra), settings))
+        analyzer = Engine(city, model).analyzer
+        for i in test_idx:
+            sums, _hits = model.scores(analyzer.analyse(examples[i].text).groups)
+            out.append((sums, index[examples[i].category]))
+    return out
+
+
+def fit_temperature(scored: Sequence[tuple[list[float], int]], grid: Sequence[float] | None = None) -> float:
+    """The softmax temperature that minimises the negative log-likelihood of held-out labels
+    (temperature scaling, Guo et al. 2017): > 1 when the model is over-confident, < 1 when under."""
+    candidates = grid or [round(0.3 + 0.05 * i, 2) for i in range(55)]
+
+    def nll(t: float) -> float:
+        total = 0.0
+        for sums, y in scored:
+            z = [s / t for s in sums]
+            peak = max(z)
+            total -= z[y] - peak - math.log(sum(math.exp(v - peak) for v in z))
+        return total / max(len(scored), 1)
+
+    return min(candidates, key=lambda t: (nll(t), abs(t - 1.0)))

@@ -242,6 +242,8 @@ def load_city(city: str = "rugao", config_root: str | Path | None = None) -> Cit
         term_frequency=str(lexicon.get("term_frequency", "presence")) == "sublinear",
         lead_boost=float(lexicon.get("lead_boost", 1.0)),
         lead_view=float(lexicon.get("lead_view", 0.0)),
+        context_before=tuple(str(x) for x in (lexicon.get("context") or {}).get("before") or []),
+        context_after=tuple(str(x) for x in (lexicon.get("context") or {}).get("after") or []),
         thresholds=thresholds, max_text_chars=max_text,
     )
     for alias, terr in cfg.alias_territories().items():

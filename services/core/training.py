@@ -18,7 +18,7 @@ import random
 import struct
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,7 @@ class Settings:
     prune: float = 0.1
     min_df: int = 2
     max_df: float = 0.5         # features in more than half the texts are dropped (stop grams: 我, 的, ，)
+    augment: int = 0            # copies of each city-matter example with narrative context around it
     homophones: bool = False    # add the syllable-folded 2-grams (services/core/homophones.py)
 
 
@@ -189,6 +190,27 @@ def _r(x: float) -> float:
     return round(x, 5)
 
 
+def augmented(city: CityConfig, examples: Sequence[Example], s: Settings) -> list[Example]:
+    """``s.augment`` copies of every city-matter example (handler squad / city_unit) with one or
+    two sentences of the city's narrative context (lexicon ``context``) before it and one or two
+    after: greetings, history, other departments named on the way, appeals.  The label stays:
+    naming the property company or the police is context, not a veto.  Deterministic (seeded)."""
+    before, after = city.context_before, city.context_after
+    if s.augment <= 0 or not (before or after):
+        return []
+    rng = random.Random(s.seed + 7)
+    out = []
+    for e in examples:
+        if city.categories[e.category].handler not in ("squad", "city_unit"):
+            continue
+        for k in range(s.augment):
+            pre = "".join(rng.sample(before, min(len(before), rng.randint(1, 2)))) if before else ""
+            post = "".join(rng.sample(after, min(len(after), rng.randint(1, 2)))) if after else ""
+            body = e.text if e.text.endswith(("。", "！", "？", "!", "?")) else e.text + "。"
+            out.append(replace(e, text=pre + body + post, id=f"{e.id}~ctx{k}"))
+    return out
+
+
 def train(city: CityConfig, examples: Sequence[Example], settings: Settings | None = None,
           analyzer: Analyzer | None = None) -> dict[str, Any]:
     """Train both models and return the JSON-ready weight table."""
@@ -198,6 +220,7 @@ def train(city: CityConfig, examples: Sequence[Example], settings: Settings | No
     unknown = {e.category for e in examples} - set(labels)
     if unknown:
         raise ValueError(f"training data has unknown categories: {sorted(unknown)}")
+    examples = list(examples) + augmented(city, examples, s)
     analysed = [an.analyse(e.text) for e in examples]
     df = Counter(f for a in analysed for f in a.features)
     most = s.max_df * len(analysed)

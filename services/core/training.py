@@ -55,6 +55,7 @@ class Settings:
     min_df: int = 2
     max_df: float = 0.5         # features in more than half the texts are dropped (stop grams: 我, 的, ，)
     augment: int = 0            # copies of each city-matter example with narrative context around it
+    prior_tau: float = 0.5      # share of the training data's class frequencies taken out of the biases
     homophones: bool = False    # add the syllable-folded 2-grams (services/core/homophones.py)
 
 
@@ -190,6 +191,16 @@ def _r(x: float) -> float:
     return round(x, 5)
 
 
+def prior_adjusted(bias: dict[str, float], counts: Counter[str], tau: float) -> dict[str, float]:
+    """Logit adjustment (Menon et al. 2021): ``tau`` * log(class frequency) taken out of each bias.
+    How many examples of a class we wrote is an artefact of the training data, not of the
+    hotline: OUT_OF_SCOPE, a third of the examples, otherwise starts every long post ahead."""
+    total = sum(counts.values())
+    if tau == 0.0 or total == 0:
+        return bias
+    return {c: b - tau * math.log(counts[c] / total) if counts.get(c) else b for c, b in bias.items()}
+
+
 def augmented(city: CityConfig, examples: Sequence[Example], s: Settings) -> list[Example]:
     """``s.augment`` copies of every city-matter example (handler squad / city_unit) with one or
     two sentences of the city's narrative context (lexicon ``context``) before it and one or two
@@ -228,6 +239,7 @@ def train(city: CityConfig, examples: Sequence[Example], settings: Settings | No
             if f.startswith((CUE_PREFIX, KW_PREFIX)) or s.min_df <= n <= most}
     xs = [{f: v for f, v in a.features.items() if f in keep} for a in analysed]
     bias, weights = _softmax_sgd(xs, [e.category for e in examples], labels, s)
+    bias = prior_adjusted(bias, Counter(e.category for e in examples), s.prior_tau)
     uxs = [urgent_features(x, list(a.cues), city.categories[e.category].group)
            for x, a, e in zip(xs, analysed, examples, strict=True)]
     ubias, uweights = _logistic_sgd(uxs, [e.urgent for e in examples], s)

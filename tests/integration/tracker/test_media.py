@@ -189,12 +189,13 @@ async def test_transient_failure_backs_off_then_succeeds(
     wechat.add_media("img-flaky", JPEG)
     wechat.then("media", ("http", 503), ("http", 503))  # the client's two attempts of the first sweep
     ticket = wechat_case(api, "img-flaky")
-    fetcher = make_fetcher(media_retry_base_s=0.3)
+    # a back-off long enough that a slow second sweep (PostgreSQL on a busy machine) still falls in it
+    fetcher = make_fetcher(media_retry_base_s=2.0)
 
     assert (await fetcher.sweep()).failed == 1
     assert (await fetcher.sweep()).failed == 0  # backing off: not asked again yet
     assert len(wechat.media_requests) == 2 and "sha256" not in media_of(api, ticket)[0]
-    await asyncio.sleep(0.4)
+    await asyncio.sleep(2.1)
     assert (await fetcher.sweep()).stored == 1
     assert media_of(api, ticket)[0]["sha256"] == hashlib.sha256(JPEG).hexdigest()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -96,6 +96,15 @@ def folds(examples: Sequence[Example], k: int, seed: int = 7, shuffle: int | Non
     return [sorted(f) for f in out]
 
 
+def fold_models(city: CityConfig, examples: Sequence[Example], k: int, extra: Sequence[Example] = (),
+                settings: Settings | None = None, shuffle: int | None = None) -> Iterator[tuple[list[int], Model]]:
+    """Each fold's held-out indices with a model trained on the other folds plus ``extra``."""
+    for test_idx in folds(examples, k, shuffle=shuffle):
+        held = set(test_idx)
+        yield test_idx, Model(train(city, [e for i, e in enumerate(examples) if i not in held] + list(extra),
+                                    settings))
+
+
 def cross_validate(city: CityConfig, examples: Sequence[Example], k: int, extra: Sequence[Example] = (),
                    settings: Settings | None = None, shuffle: int | None = None,
                    temperature: float = 1.0) -> list[Outcome]:
@@ -104,10 +113,7 @@ def cross_validate(city: CityConfig, examples: Sequence[Example], k: int, extra:
     if k < 2:
         raise ValueError("--cv needs K >= 2")
     outcomes: list[Outcome | None] = [None] * len(examples)
-    for test_idx in folds(examples, k, shuffle=shuffle):
-        held = set(test_idx)
-        train_set = [e for i, e in enumerate(examples) if i not in held] + list(extra)
-        model = Model(train(city, train_set, settings))
+    for test_idx, model in fold_models(city, examples, k, extra, settings, shuffle):
         model.temperature = temperature  # the shipped model's calibration (fitted on these folds' outputs)
         engine = Engine(city, model)
         for i in test_idx:
@@ -200,9 +206,7 @@ def held_out_scores(city: CityConfig, examples: Sequence[Example], k: int, extra
     labels = sorted(city.categories)
     index = {c: i for i, c in enumerate(labels)}
     out: list[tuple[list[float], int]] = []
-    for test_idx in folds(examples, k):
-        held = set(test_idx)
-        model = Model(train(city, [e for i, e in enumerate(examples) if i not in held] + list(extra), settings))
+    for test_idx, model in fold_models(city, examples, k, extra, settings):
         analyzer = Engine(city, model).analyzer
         for i in test_idx:
             sums, _hits = model.scores(analyzer.analyse(examples[i].text).groups)

@@ -56,6 +56,11 @@ class Unit:
     aliases: tuple[str, ...] = ()
     staff: int = 0
     full_powers: bool = False
+    public_name: str = ""  # the name citizens read (routing.yaml ``public_name``); default: ``name``
+
+    @property
+    def citizen_name(self) -> str:
+        return self.public_name or self.name
 
 
 @dataclass(frozen=True)

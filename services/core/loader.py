@@ -128,7 +128,8 @@ def _units(data: dict[str, Any], territories: dict[str, Territory]) -> dict[str,
                 raise ConfigError(f"routing.yaml: territory {t} belongs to both {claimed[t]} and {uid}")
             claimed[t] = uid
         out[uid] = Unit(uid, str(raw.get("name", uid)), terrs, tuple(str(a) for a in raw.get("aliases") or []),
-                        int(raw.get("staff", 0)), bool(raw.get("full_powers", False)))
+                        int(raw.get("staff", 0)), bool(raw.get("full_powers", False)),
+                        str(raw.get("public_name") or ""))
     return out
 
 

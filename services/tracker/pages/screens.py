@@ -38,7 +38,8 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "login": ("login",),
     "console": ("common", "console"),
     "squad": ("common", "squad"),
-    "dashboard": ("common", "charts", "detail", "dashboard"),
+    "dashboard": ("vendor/echarts.min", "common", "charts", "detail", "dashboard"),
+    "wall": ("vendor/echarts.min", "common", "charts", "wall"),
 }
 
 
@@ -50,7 +51,8 @@ def _template(name: str) -> Template:
 @cache
 def asset_version() -> str:
     digest = hashlib.sha256()
-    for path in sorted(STATIC_DIR.iterdir()):
+    for path in sorted(p for p in STATIC_DIR.rglob("*") if p.is_file()):  # sub-folders too (fonts/, vendor/)
+        digest.update(path.relative_to(STATIC_DIR).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:10]
 
@@ -106,7 +108,7 @@ def _screen(request: Request, page: str) -> Response:
     outcome = _guard(request, page)
     if isinstance(outcome, Response):
         return outcome
-    return render(request, page, PAGES[page][0], outcome, _template(f"{page}.html").substitute(), script=page)
+    return render(request, page, PAGES[page][0], outcome, _template(f"{page}.html").substitute(v=asset_version()), script=page)
 
 
 @router.get("/")
@@ -159,3 +161,8 @@ def squad(request: Request) -> Response:
 @router.get("/dashboard")
 def dashboard(request: Request) -> Response:
     return _screen(request, "dashboard")
+
+
+@router.get("/wall")
+def wall(request: Request) -> Response:
+    return _screen(request, "wall")

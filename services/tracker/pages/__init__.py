@@ -13,18 +13,19 @@ Wire into the app with::
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.staticfiles import StaticFiles
 
 from services.tracker.pages import feed, link, meta, screens, suggest
 from services.tracker.pages.access import STATIC_DIR
+from services.tracker.pages.delivery import CachedStaticFiles
 
 router = APIRouter()
 for _module in (screens, suggest, link, feed, meta):
     router.include_router(_module.router)
 
 
-def static_files() -> StaticFiles:
-    return StaticFiles(directory=STATIC_DIR)
+def static_files() -> CachedStaticFiles:
+    """Cache headers by URL version, gzip for text assets (services/tracker/pages/delivery.py)."""
+    return CachedStaticFiles(directory=STATIC_DIR)
 
 
 __all__ = ["router", "static_files"]

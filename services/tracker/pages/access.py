@@ -20,7 +20,8 @@ COOKIE_MAX_AGE_S = 12 * 3600
 PAGES: dict[str, tuple[str, frozenset[Role]]] = {
     "console": ("接线台", frozenset({Role.OPERATOR, Role.COMMAND, Role.ADMIN})),
     "squad": ("中队工单", frozenset({Role.SQUAD, Role.COMMAND, Role.ADMIN})),
-    "dashboard": ("指挥大屏", frozenset({Role.COMMAND, Role.ADMIN})),
+    "dashboard": ("指挥中心", frozenset({Role.COMMAND, Role.ADMIN})),
+    "wall": ("指挥大屏", frozenset({Role.COMMAND, Role.ADMIN})),
 }
 HOME: dict[Role, str] = {Role.OPERATOR: "/console", Role.SQUAD: "/squad", Role.COMMAND: "/dashboard",
                          Role.ADMIN: "/dashboard"}

@@ -38,7 +38,8 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "login": ("login",),
     "console": ("common", "console"),
     "squad": ("common", "squad"),
-    "dashboard": ("common", "charts", "detail", "dashboard"),
+    "dashboard": ("vendor/echarts.min", "common", "charts", "detail", "dashboard"),
+    "wall": ("vendor/echarts.min", "common", "charts", "wall"),
 }
 
 
@@ -107,7 +108,7 @@ def _screen(request: Request, page: str) -> Response:
     outcome = _guard(request, page)
     if isinstance(outcome, Response):
         return outcome
-    return render(request, page, PAGES[page][0], outcome, _template(f"{page}.html").substitute(), script=page)
+    return render(request, page, PAGES[page][0], outcome, _template(f"{page}.html").substitute(v=asset_version()), script=page)
 
 
 @router.get("/")
@@ -160,3 +161,8 @@ def squad(request: Request) -> Response:
 @router.get("/dashboard")
 def dashboard(request: Request) -> Response:
     return _screen(request, "dashboard")
+
+
+@router.get("/wall")
+def wall(request: Request) -> Response:
+    return _screen(request, "wall")

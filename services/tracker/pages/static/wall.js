@@ -1,0 +1,169 @@
+/* The command centre's wall screen: KPIs, the town map with live counts, today-vs-last-week trend,
+ * the live feed (back-filled from /api/v1/wall/recent on load, then the live stream). */
+"use strict";
+
+(() => {
+  const { el, clear, $, api, meta, toast, pct } = C;
+  const FEED_MAX = 40;
+  const WALL_VARS = { "--ink": "--w-ink", "--muted": "--w-muted", "--line": "--w-line" };
+  let M = null;
+  let mapMode = null;
+  const seen = new Set();  // type|ticket of the feed items shown (the back-fill and the stream overlap)
+
+  function tick() {
+    const now = new Date();
+    $("wall-clock").textContent = C.clock(now.toISOString());
+    $("wall-date").textContent = new Intl.DateTimeFormat("zh-CN", { timeZone: M.city.timezone, year: "numeric",
+      month: "long", day: "numeric", weekday: "long" }).format(now);
+  }
+
+  function kpi(label, value, cls, id) {
+    return el("div", { class: "wall-kpi " + (cls || ""), id }, el("div", { class: "v" }, String(value)), el("div", { class: "l" }, label));
+  }
+
+  async function loadKpis(openNow) {
+    const s = await api("GET", `/api/v1/stats?from=${C.day(0)}`);
+    const t = s.total;
+    clear($("wall-kpis")).append(
+      kpi("今日受理", t.received, "", "kpi-received"),
+      kpi("已派遣", t.dispatched, "", "kpi-dispatched"),
+      kpi("在办", openNow, "", "kpi-open"),
+      kpi("已处置", t.resolved, "", "kpi-resolved"),
+      kpi("超时未办结", t.overdue_open, t.overdue_open ? "bad" : "", "kpi-overdue"),
+      kpi("按期办结率", pct(t.on_time_resolution_rate), "", "kpi-ontime"),
+      kpi("满意率", pct(t.satisfaction_rate), "", "kpi-satisfaction"));
+  }
+
+  function heat(n, max) {
+    if (!n) return "";
+    const r = n / max;
+    return r >= 0.85 && max >= 5 ? "h4" : r >= 0.5 ? "h3" : r >= 0.2 ? "h2" : "h1";
+  }
+
+  function tiles(data) {
+    const box = $("wall-map");
+    Charts.dispose(box);
+    clear(box);
+    box.style.gridTemplateColumns = `repeat(${data.cols}, minmax(0, 1fr))`;
+    box.style.gridTemplateRows = `repeat(${data.rows}, minmax(0, 1fr))`;
+    const max = Math.max(1, ...data.towns.map((t) => t.today));
+    const used = new Set(data.towns.map((t) => t.col + "," + t.row));
+    for (const t of data.towns) {
+      const tile = el("div", { class: "town " + heat(t.today, max), dataset: { code: t.code }, title: t.name },
+        el("span", { class: "nm" }, t.short), el("span", { class: "n" }, String(t.today)),
+        el("span", { class: "o" }, `在办 ${t.open}`));
+      tile.style.gridColumn = String(t.col + 1);
+      tile.style.gridRow = String(t.row + 1);
+      box.append(tile);
+    }
+    // the rest of the city (territories not on the map, unlocated cases) in the last free cell
+    let cell = null;
+    for (let i = data.cols * data.rows - 1; i >= 0 && !cell; i--) {
+      const c = i % data.cols, r = Math.floor(i / data.cols);
+      if (!used.has(c + "," + r)) cell = [c, r];
+    }
+    if (cell) {
+      const other = el("div", { class: "town other", dataset: { code: "other" }, title: "未定位及图外区域" },
+        el("span", { class: "nm" }, data.other.name), el("span", { class: "n" }, String(data.other.today)),
+        el("span", { class: "o" }, `在办 ${data.other.open}`));
+      other.style.gridColumn = String(cell[0] + 1);
+      other.style.gridRow = String(cell[1] + 1);
+      box.append(other);
+    }
+  }
+
+  let geojson = null;
+  async function geoMap(data) {
+    if (!geojson) geojson = await api("GET", "/api/v1/wall/geojson");
+    const box = $("wall-map");
+    Charts.geo(box, "city-" + M.city.code, geojson, data.feature_key, data.towns.map((t) => ({
+      key: t.code, label: t.short, value: t.today, title: `${t.name}：今日受理 ${t.today}，在办 ${t.open}` })),
+    { height: box.clientHeight || 600, fontSize: 20, vars: WALL_VARS, label: "各镇今日受理地图" });
+  }
+
+  async function loadMap() {
+    const data = await api("GET", "/api/v1/wall/map");
+    mapMode = data.mode;
+    if (data.mode === "geojson") await geoMap(data); else tiles(data);
+    return data.towns.reduce((s, t) => s + t.open, data.other.open);
+  }
+
+  async function loadTrend() {
+    const d = await api("GET", "/api/v1/wall/trend");
+    const box = $("wall-trend");
+    Charts.lines(box, d.hours.map((h) => `${h}时`), [
+      { name: `今日（${d.date.slice(5)}）`, data: d.today, cls: "c-today", area: true },
+      { name: `上周同日（${d.last_week_date.slice(5)}）`, data: d.last_week, cls: "c-lastweek", dashed: true },
+    ], { height: box.clientHeight || 300, fontSize: 18, interval: 2, vars: WALL_VARS, label: "今日与上周同日逐小时受理量" });
+    const diff = d.today_total - d.last_week_same_time;
+    $("wall-trend-sum").textContent = `今日 ${d.today_total} 件 · 上周同期 ${d.last_week_same_time} 件（${diff >= 0 ? "+" : ""}${diff}）`;
+  }
+
+  function feedItem(change) {
+    const what = change.type === "alert" ? (M.alerts[change.kind] || "告警") : (M.events[change.type] || "动态");
+    const where = change.type === "alert" ? (change.message || "")
+      : [M.town[change.territory], (M.cat[change.category] || {}).name, M.unit[change.unit]].filter(Boolean).join(" · ");
+    return el("li", { class: "ev-" + change.type + (change.urgent ? " urgent" : "") },
+      el("span", { class: "t" }, C.clock(change.at)), el("span", { class: "what" }, what),
+      change.ticket_no ? el("span", { class: "tno" }, change.ticket_no) : null,
+      change.urgent ? el("span", { class: "urg" }, "紧急") : null,
+      el("span", { class: "where" }, where));
+  }
+
+  function key(change) { return [change.type, change.kind || "", change.ticket_no || "", change.alert_id || ""].join("|"); }
+
+  function show(change) {
+    const list = $("wall-feed");
+    const first = list.firstChild;
+    if (first && first.classList && first.classList.contains("muted")) clear(list);
+    list.prepend(feedItem(change));
+    while (list.childNodes.length > FEED_MAX) list.removeChild(list.lastChild);
+  }
+
+  function flash(territory) {
+    const tile = document.querySelector(`#wall-map .town[data-code="${CSS.escape(territory || "other")}"]`);
+    if (!tile) return;
+    tile.classList.add("flash");
+    setTimeout(() => tile.classList.remove("flash"), 3000);
+  }
+
+  async function backfill() {
+    const { events } = await api("GET", "/api/v1/wall/recent?limit=" + FEED_MAX);
+    const list = clear($("wall-feed"));
+    if (!events.length) list.append(el("li", { class: "muted" }, "暂无动态"));
+    for (const e of events.slice().reverse()) { seen.add(key(e)); show(e); }
+  }
+
+  async function refresh() {
+    try {
+      const open = await loadMap();
+      await Promise.all([loadKpis(open), loadTrend()]);
+    } catch (e) { toast(e.message, "error"); }
+  }
+  const refreshSoon = C.debounce(refresh, 1500);
+
+  async function init() {
+    M = await meta();
+    $("wall-city").textContent = M.city.name + " ";
+    tick();
+    setInterval(tick, 1000);
+    // the stream first (buffered), then the back-fill: nothing that happens in between is lost
+    let buffer = [];
+    C.live((change) => {
+      if (buffer) { buffer.push(change); return; }
+      show(change);
+      flash(change.territory);
+      refreshSoon();
+    });
+    await Promise.all([backfill().catch((e) => toast(e.message, "error")), refresh()]);
+    const pending = buffer;
+    buffer = null;
+    for (const change of pending) if (!seen.has(key(change))) show(change);
+    seen.clear();
+    if (pending.length) refreshSoon();
+    setInterval(refresh, 60000);
+    window.Wall = { refresh, mode: () => mapMode };
+  }
+
+  init().catch((e) => toast(e.message, "error"));
+})();

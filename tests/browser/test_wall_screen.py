@@ -1,0 +1,110 @@
+"""The command centre's wall screen (/wall) on a 1920x1080 screen in a real browser: nothing scrolls,
+the feed shows the recent events as soon as the page opens, every town of the map shows its count,
+the trend is an ECharts chart of today and last week, a new complaint arrives live, no console or
+CSP error.  The working dashboard draws its charts with ECharts too."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, ViewportSize, expect
+
+from services.platform.db import make_engine, make_sessionmaker
+from tests.browser.test_pages_flow import login, users
+from tests.e2e.test_pipeline import wait_routed
+from tests.integration.tracker.conftest import make_case
+
+pytestmark = pytest.mark.browser
+WALL: ViewportSize = {"width": 1920, "height": 1080}
+CSP_PROBE = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+             "(e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
+TREND_SERIES = "echarts.getInstanceByDom(document.querySelector('#wall-trend .ec')).getOption().series.length"
+
+
+def file_complaint(stack: Any, text: str, key: str) -> str:
+    r = httpx.post(f"{stack.base_url}/api/v1/complaints", json={"channel": "hotline", "text": text, "phone": "13812345678"},
+                   headers={**stack.headers, "Idempotency-Key": key}, timeout=10)
+    assert r.status_code == 201, r.text
+    ticket: str = r.json()["ticket_no"]
+    return ticket
+
+
+def tile_count(page: Page, code: str) -> int:
+    return int(page.locator(f'#wall-map .town[data-code="{code}"] .n').inner_text())
+
+
+def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Browser, stack_factory: Any,
+                                                                    sqlite_url: str, artifacts: Path) -> None:
+    stack = stack_factory(sqlite_url)
+    tokens = users(sqlite_url)
+    # before the wall opens: two complaints routed by the real stack, and last week's cases for the trend
+    first = file_complaint(stack, "白蒲镇唐堡村有个工地晚上十一点还在打桩，吵得整栋楼睡不着", "wall-1")
+    second = file_complaint(stack, "如城街道海阳路上有个窨井盖坏了，很危险", "wall-2")
+    for ticket in (first, second):
+        wait_routed(stack.base_url, stack.headers, ticket)
+    sessions = make_sessionmaker(make_engine(sqlite_url))
+    week_ago = datetime.now(UTC) - timedelta(days=7)
+    for i in range(3):
+        make_case(sessions, unit="SQ_MOTOU", territory="320682117", received_at=week_ago - timedelta(hours=i))
+
+    errors: list[str] = []
+    page = login(browser, stack.base_url, tokens["command"], WALL, errors)
+    expect(page).to_have_url(re.compile(r"/dashboard$"))
+    expect(page.locator("#chart-town .ec canvas")).to_be_visible(timeout=15000)  # ECharts, not hand-drawn SVG
+    assert page.locator("svg.chart-svg, svg.donut").count() == 0
+    page.add_init_script(CSP_PROBE)
+    page.goto("/wall")
+    expect(page.locator("header nav a.on")).to_have_text("指挥大屏")
+
+    # the feed is back-filled at once: both tickets are there although nothing happened since the page opened
+    for ticket in (first, second):
+        expect(page.locator("#wall-feed li", has_text=ticket).first).to_be_visible(timeout=5000)
+    expect(page.locator("#wall-feed li.ev-dispatched", has_text=first)).to_contain_text("白蒲镇")
+
+    # every town of the map shows its count, as the API counts it
+    figures = httpx.get(f"{stack.base_url}/api/v1/wall/map", headers=stack.headers, timeout=10).json()
+    expect(page.locator("#wall-map .town")).to_have_count(len(figures["towns"]) + 1, timeout=10000)
+    for town in figures["towns"]:
+        tile = page.locator(f'#wall-map .town[data-code="{town["code"]}"]')
+        expect(tile.locator(".nm")).to_have_text(town["short"])
+        expect(tile.locator(".n")).to_have_text(str(town["today"]))
+        expect(tile.locator(".o")).to_have_text(f"在办 {town['open']}")
+    assert tile_count(page, "320682105") == 1 and tile_count(page, "320682001") == 1
+
+    # the trend: one ECharts instance with today and the same day last week
+    page.wait_for_function(f"() => {{ try {{ return {TREND_SERIES} === 2; }} catch (e) {{ return false; }} }}", timeout=10000)
+    last_week = page.evaluate("echarts.getInstanceByDom(document.querySelector('#wall-trend .ec')).getOption().series[1].data")
+    assert sum(n or 0 for n in last_week) == 3
+    expect(page.locator("#wall-trend-sum")).to_contain_text("今日 2 件")
+    expect(page.locator("#kpi-received .v")).to_have_text("2")
+    expect(page.locator("#live.on")).to_be_visible(timeout=15000)
+
+    # nothing scrolls on the wall, and every panel lies inside the screen
+    assert page.evaluate("document.scrollingElement.scrollHeight <= innerHeight"), page.evaluate(
+        "[document.scrollingElement.scrollHeight, innerHeight]")
+    assert page.evaluate("document.scrollingElement.scrollWidth <= innerWidth")
+    for selector in ("#wall-kpis", "#wall-map", "#wall-trend", "#wall-feed"):
+        box = page.locator(selector).bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= WALL["height"], (selector, box)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= WALL["width"], (selector, box)
+    # readable from 3 m: the figures are large
+    assert page.evaluate("parseFloat(getComputedStyle(document.querySelector('#wall-map .town .n')).fontSize)") >= 40
+    assert page.evaluate("parseFloat(getComputedStyle(document.querySelector('#wall-feed li')).fontSize)") >= 20
+    page.screenshot(path=str(artifacts / "wall_1920x1080.png"))
+
+    # a new complaint arrives live: in the feed, and its town's tile counts it, without a reload
+    page.evaluate("window.__noReload = true")
+    third = file_complaint(stack, "白蒲镇白蒲村菜场门口有人占道摆摊卖菜，堵住了路", "wall-3")
+    expect(page.locator("#wall-feed li.ev-dispatched", has_text=third)).to_be_visible(timeout=30000)
+    expect(page.locator('#wall-map .town[data-code="320682105"] .n')).to_have_text("2", timeout=15000)
+    assert page.evaluate("window.__noReload") is True
+    assert page.evaluate("document.scrollingElement.scrollHeight <= innerHeight")
+    page.screenshot(path=str(artifacts / "wall_1920x1080_live.png"))
+
+    assert page.evaluate("window.__csp") == []
+    assert not [e for e in errors if "favicon" not in e], errors

@@ -12,7 +12,10 @@ spawns a task group per request, a measurable share of the intake's CPU.
 from __future__ import annotations
 
 import json
+import re
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from fastapi import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,21 +23,35 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from services.platform import metrics
 
 
+@dataclass(frozen=True)
+class BodyLimit:
+    """A larger limit for the paths matching ``path`` (e.g. photo uploads), with its own message."""
+
+    path: re.Pattern[str]
+    max_body: int
+    message: str
+
+
 class RequestGuard:
-    def __init__(self, app: ASGIApp, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, max_body: int, larger: Sequence[BodyLimit] = ()) -> None:
         self.app = app
         self.max_body = max_body
+        self.larger = tuple(larger)
 
-    def _too_large(self) -> str:
-        return f"请求体过大（上限 {self.max_body} 字节）"
+    def _limit(self, path: str) -> tuple[int, str]:
+        for rule in self.larger:
+            if rule.path.match(path):
+                return rule.max_body, rule.message
+        return self.max_body, f"请求体过大（上限 {self.max_body} 字节）"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_body, too_large = self._limit(scope.get("path", ""))
         length = next((v for k, v in scope["headers"] if k == b"content-length"), None)
-        if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            body = json.dumps({"detail": self._too_large()}, ensure_ascii=False).encode()
+        if length is not None and (not length.isdigit() or int(length) > max_body):
+            body = json.dumps({"detail": too_large}, ensure_ascii=False).encode()
             await send({"type": "http.response.start", "status": 413,
                         "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
             await send({"type": "http.response.body", "body": body})
@@ -46,9 +63,9 @@ class RequestGuard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > max_body:
                     # FastAPI passes an HTTPException raised while reading the body through as the answer
-                    raise HTTPException(413, self._too_large())
+                    raise HTTPException(413, too_large)
             return message
 
         start = time.perf_counter()

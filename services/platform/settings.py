@@ -53,6 +53,10 @@ class CommonSettings(BaseSettings):
     # Return the C heap's free pages to the OS this often (glibc malloc_trim; 0 = never).  See
     # services/platform/memory.py.
     memory_release_every_s: float = Field(default=10.0, ge=0, le=3600)
+    # where citizens reach the API from outside (their WeChat notifications link to <this>/citizen?t=<ticket>);
+    # empty: the messages carry no link
+    public_base_url: str = Field(default="", pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$",
+                                 description="e.g. https://12319.rugao.gov.cn")
     # classifier versions (services/modelstore.py); deciding processes re-read its pointer this often
     model_dir: Path | None = Field(default=None, description="default: <data dir>/models")
     model_check_every_s: float = Field(default=2.0, gt=0, le=600)
@@ -85,6 +89,8 @@ class MediaSettings(CommonSettings):
     media_retry_base_s: float = Field(default=30.0, gt=0, description="first retry after a failed download")
     media_retry_max_s: float = Field(default=3600.0, gt=0)
     media_ttl_s: float = Field(default=3 * 86400, gt=0, description="WeChat drops media this long after the message")
+    photo_max_bytes: int = Field(default=8 * 2**20, gt=0, description="largest photo a squad may upload")
+    photos_per_case: int = Field(default=30, gt=0, description="uploaded photos one case may hold")
 
     def media_root(self) -> Path:
         return self.media_dir or self.data_dir / "media"

@@ -28,7 +28,7 @@ from services.intake.tickets import TicketAllocator
 from services.intake.wechat_port import wechat_router
 from services.modelstore import EngineHolder, ModelStore
 from services.platform.db import make_engine, make_sessionmaker
-from services.platform.guard import RequestGuard
+from services.platform.guard import BodyLimit, RequestGuard
 from services.platform.kafka import KafkaPublisher
 from services.platform.media_store import LocalMediaStore
 from services.platform.memory import release_periodically
@@ -43,6 +43,7 @@ from services.tracker import (
     routes_corrections,
     routes_health,
     routes_media,
+    routes_photos,
     routes_stats,
     validation_zh,
 )
@@ -99,12 +100,13 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     app.state.auth = Authenticator(sessions, settings.admin_token.get_secret_value() if settings.admin_token else None)
 
     install_error_handlers(app)
-    install_middleware(app, settings.max_body_bytes)
+    install_middleware(app, settings.max_body_bytes, photo_limit(settings.photo_max_bytes))
     # outermost: every body the API and pages return, errors included, in the city's time
     app.add_middleware(CityTimeMiddleware, tz=ZoneInfo(city.timezone))
     app.include_router(hotline.router)
     app.include_router(routes_cases.router)
     app.include_router(routes_media.router)
+    app.include_router(routes_photos.router)
     app.include_router(routes_health.router)
     app.include_router(routes_actions.router)
     app.include_router(routes_citizen.router)
@@ -153,6 +155,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(Exception, crash)
 
-def install_middleware(app: FastAPI, max_body: int) -> None:
-    app.add_middleware(RequestGuard, max_body=max_body)  # body limits (declared or chunked), latency metrics
+def photo_limit(max_bytes: int) -> BodyLimit:
+    return BodyLimit(routes_photos.PATH, max_bytes, routes_photos.too_large(max_bytes))
+
+
+def install_middleware(app: FastAPI, max_body: int, *larger: BodyLimit) -> None:
+    # body limits (declared or chunked), latency metrics
+    app.add_middleware(RequestGuard, max_body=max_body, larger=larger)
 

@@ -18,6 +18,7 @@ from services.core.engine import Engine
 from services.platform.topics import ALERTS
 from services.router.alerts import AlertKind, AlertRaised
 from services.tracker import commands as c
+from services.tracker import photos
 from services.tracker.actions import ActionError, Ctx, Effect, Handler, field_error
 from services.tracker.corrections import correction
 from services.tracker.models import Case, CaseEventRow, OutboxRow
@@ -105,6 +106,9 @@ def refuse_extension(_: Session, case: Case, cmd: c.WithReason, __: Ctx) -> Effe
 
 
 def resolve(_: Session, case: Case, cmd: c.Resolve, ctx: Ctx) -> Effect:
+    wrong = photos.check_refs(case, cmd.photos)
+    if wrong:
+        raise field_error("photos", wrong)
     changes = {"resolved_at": ctx.now, "result": cmd.result, "disposal_mode": cmd.disposal_mode,
                "photos": cmd.photos}
     return Effect("resolved", [("resolve", {})], changes,

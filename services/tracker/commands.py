@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 UNIT_PATTERN = r"^[A-Z0-9_]{2,40}$"
 TICKET_PATTERN = r"^[A-Z]{1,6}\d{14}$"
+ATTACHMENT_REF = re.compile(r"^/api/v1/cases/[A-Z]{1,6}\d{14}/attachments/\d{1,3}$")  # an uploaded photo
 DisposalMode = Literal["服务", "管理", "执法"]
 Rating = Literal["满意", "基本满意", "不满意"]
 
@@ -46,15 +47,16 @@ class ExtensionRequest(WithReason):
 class Resolve(Command):
     result: str = Field(min_length=2, max_length=2000, description="处置结果")
     disposal_mode: DisposalMode = Field(description="处置方式：服务 / 管理 / 执法")
-    photos: list[str] = Field(default_factory=list, max_length=9, description="现场照片地址（http/https）")
+    photos: list[str] = Field(default_factory=list, max_length=9,
+                              description="现场照片：本工单已上传照片的地址（/api/v1/cases/…/attachments/n）或 http(s) 链接")
 
     @field_validator("photos")
     @classmethod
     def _urls(cls, v: list[str]) -> list[str]:
         for url in v:
-            if not re.match(r"^https?://[^\s]{3,1990}$", url):
-                raise ValueError(f"照片地址必须是 http(s) 链接：{url[:60]}")
-        return v
+            if not (re.match(r"^https?://[^\s]{3,1990}$", url) or ATTACHMENT_REF.match(url)):
+                raise ValueError(f"照片地址必须是本工单已上传的照片或 http(s) 链接：{url[:60]}")
+        return list(dict.fromkeys(v))
 
 
 class Reassign(Command):

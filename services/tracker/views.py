@@ -76,6 +76,7 @@ def case_summary(case: Case, principal: Principal, city: CityConfig) -> dict[str
         "resolve_by": case.resolve_by.isoformat() if case.resolve_by else None,
         "returns": case.returns,
         "attachments": attachments(case),
+        "photos": case.photos or [],  # the resolve feedback's photos (attachment paths or links)
     }
 
 

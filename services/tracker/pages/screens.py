@@ -37,8 +37,8 @@ MAX_LOGIN_BODY = 4096
 SCRIPTS: dict[str, tuple[str, ...]] = {
     "login": ("login",),
     "console": ("common", "console"),
-    "squad": ("common", "squad"),
-    "dashboard": ("vendor/echarts.min", "common", "charts", "detail", "dashboard"),
+    "squad": ("common", "photos", "squad"),
+    "dashboard": ("vendor/echarts.min", "common", "charts", "photos", "detail", "dashboard"),
     "wall": ("vendor/echarts.min", "common", "charts", "wall"),
 }
 

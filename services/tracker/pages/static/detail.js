@@ -96,6 +96,12 @@ const Detail = (() => {
     return el("span", {}, category || "—", el("span", { class: "secondary muted small" }, "　另一诉求：" + name));
   }
 
+  // the case's stored photos as thumbnails (photos.js), then voice messages, links, photos not yet copied
+  function photoRows(c) {
+    if (!window.Photos) return row("照片/语音", C.attachments(c));
+    return [...row("现场照片", Photos.thumbs(c)), ...row("语音/链接", C.attachments(Photos.others(c)))];
+  }
+
   function row(label, value) { return [el("dt", {}, label), el("dd", {}, value === null || value === undefined || value === "" ? "—" : value)]; }
 
   async function open(ticket) {
@@ -117,7 +123,7 @@ const Detail = (() => {
         row("地址", c.address), row("承办单位", M.unit[c.unit] || c.unit), row("来电人", [c.name, c.phone].filter(Boolean).join(" ")),
         row("受理时间", time(c.received_at)), row("签收时限", time(c.accept_by)), row("办结时限", time(c.resolve_by)),
         row("处置结果", c.result ? `${c.disposal_mode || ""} ${c.result}` : null), row("评价", c.rating), row("派单规则", c.rule),
-        row("照片/语音", C.attachments(c))),
+        ...photoRows(c)),
       actionArea(c, M),
       el("section", {}, el("h3", {}, "办理记录"), el("ol", { class: "history" }, (c.history || []).map((h) =>
         el("li", {}, el("span", { class: "t" }, time(h.at)), el("b", {}, M.events[h.type] || h.type),

@@ -4,6 +4,8 @@
 (() => {
   const { el, clear, $, api, meta, toast, time } = C;
   const OPEN = "dispatched,accepted,in_progress,reopened";
+  const photos = Photos.queue("squad");  // site photos (photos.js): kept until the server has them
+  const photoUrl = (c) => `/api/v1/cases/${encodeURIComponent(c.ticket_no)}/photos`;
   const me = document.body.dataset;
   let unit = me.unit || "";
   let M = null;
@@ -58,7 +60,8 @@
     const cd = el("span", { class: "countdown", dataset: { at: d.at || "", start: c.received_at } });
     const actions = el("div", { class: "actions" });
     const panel = el("div", { class: "panel" });
-    const media = C.attachments(c);
+    const media = C.attachments(Photos.others(c));  // voice, links; stored photos are thumbnails
+    const stored = new Set((c.attachments || []).map((a) => a.stored_url).filter(Boolean));
     const allowed = M.transitions[c.status] || [];
     const add = (action, label, cls, fn) => {
       if (allowed.includes(action)) actions.append(el("button", { type: "button", class: cls || "", dataset: { action },
@@ -84,6 +87,7 @@
           c.phone ? "电话：" + c.phone : null, "受理：" + time(c.received_at),
           c.returns ? `已退单 ${c.returns} 次` : null].filter(Boolean).join("　")),
       media ? el("p", { class: "small" }, "照片/语音：", media) : null,
+      Photos.thumbs(c), M.me.role === "squad" ? Photos.picker(photos, c.ticket_no, photoUrl(c), { known: stored }) : null,
       actions, panel);
     return node;
   }
@@ -104,14 +108,9 @@
       f = el("form", { class: "action-form" },
         el("label", {}, "处置结果", el("textarea", { name: "result", rows: 3, maxlength: 2000, required: true,
           placeholder: "现场核实情况和处理结果" })), modes,
-        el("label", {}, "现场照片地址（可选，多个用空格分隔）", el("input", { name: "photos", type: "url",
-          placeholder: "https://…" })), err,
+        el("p", { class: "small muted" }, "本工单已拍的现场照片随反馈一并提交（在上方“拍照”添加）。"), err,
         el("div", { class: "buttons" }, el("button", { type: "submit", class: "primary" }, "提交反馈"), cancel));
-      f.addEventListener("submit", (e) => { e.preventDefault();
-        const photos = f.photos.value.trim() ? f.photos.value.trim().split(/\s+/) : [];
-        const mode = f.querySelector("input[type=radio]:checked");
-        act(c, "resolve", { result: f.result.value.trim(), disposal_mode: mode ? mode.value : "服务", photos }, err);
-      });
+      f.addEventListener("submit", (e) => { e.preventDefault(); resolveWithPhotos(c, f, err); });
     } else if (kind === "extension") {
       f = el("form", { class: "action-form" },
         el("label", {}, "延长小时数", el("input", { name: "hours", type: "number", min: 1, max: 720, value: 24, required: true })),
@@ -131,6 +130,28 @@
     if (first) first.focus();
   }
 
+  /** 处置反馈 once the case's photos are uploaded; it names them (the unbound stored ones and the new). */
+  async function resolveWithPhotos(c, f, err) {
+    const submit = f.querySelector("button[type=submit]");
+    const label = submit.textContent;
+    err.classList.add("hidden");
+    if (photos.busy(c.ticket_no)) { submit.disabled = true; submit.textContent = "照片上传中，完成后自动提交…"; }
+    const { done, failed } = await photos.settled(c.ticket_no);
+    submit.disabled = false; submit.textContent = label;
+    if (failed.length) {
+      err.textContent = `有 ${failed.length} 张照片未能上传（${failed[0].error}），请重试或删除后再提交`;
+      err.classList.remove("hidden");
+      return;
+    }
+    const given = new Set(c.photos || []);
+    const refs = [...(c.attachments || []).filter((a) => a.source === "squad" && a.stored_url && !given.has(a.stored_url))
+      .map((a) => a.stored_url), ...done.map((i) => i.result.stored_url)];
+    const mode = f.querySelector("input[type=radio]:checked");
+    const ok = await act(c, "resolve", { result: f.result.value.trim(), disposal_mode: mode ? mode.value : "服务",
+      photos: [...new Set(refs)].slice(-9) }, err);
+    if (ok) photos.forget(c.ticket_no);
+  }
+
   async function act(c, action, body, errNode) {
     try {
       const r = await api("POST", `/api/v1/cases/${encodeURIComponent(c.ticket_no)}/${action}`,
@@ -139,8 +160,10 @@
       const form = errNode ? errNode.closest("form") : null;
       if (form) form.remove();
       await load();
+      return true;
     } catch (e) {
       if (errNode) { errNode.textContent = e.message; errNode.classList.remove("hidden"); } else toast(e.message, "error");
+      return false;
     }
   }
 
@@ -166,6 +189,8 @@
     setInterval(tick, 1000);
     setInterval(load, 60000);
     const reload = C.debounce(load, 400);
+    photos.on((item) => { if (item && item.state === "done" && item.key) reload(); });  // show it as a thumbnail
+    if (M.me.role === "squad") photos.resume();
     C.live((change) => { if (change.unit === unit || change.from_unit === unit) reload(); });
   }
 

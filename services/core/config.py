@@ -70,6 +70,7 @@ class Rule:
     index: int
     when: dict[str, Any]
     to: str
+    description: str = ""  # what the rule means, for people (routing.yaml `description`, Chinese)
 
     @property
     def label(self) -> str:

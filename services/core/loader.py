@@ -152,7 +152,7 @@ def _rules(data: dict[str, Any], units: dict[str, Unit], categories: dict[str, C
                     raise ConfigError(f"routing.yaml rule {i}: unknown {key} {v!r}")
         if to != TERRITORIAL and to not in units:
             raise ConfigError(f"routing.yaml rule {i}: unknown unit {to!r}")
-        rules.append(Rule(i, when, to))
+        rules.append(Rule(i, when, to, str(raw.get("description") or "").strip()))
     if not rules:
         raise ConfigError("routing.yaml: no rules")
     return tuple(rules)

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 
 from services.core.workflow import ACTION_LABELS, STATUS_LABELS, TRANSITIONS
 from services.router.alerts import AlertKind
 from services.tracker.auth import Principal, Role, require
 from services.tracker.pages.access import ROLE_NAMES
+from services.tracker.pages.labels import labels
+from services.tracker.routes_cases import db
 
 router = APIRouter(prefix="/api/v1", tags=["pages"])
 
@@ -19,6 +22,7 @@ EVENT_NAMES = {
     "resolved": "处置反馈", "closed": "核查结案", "reopened": "返工", "reassigned": "改派", "decided": "裁定",
     "supervised": "督办", "merged": "合并", "duplicate_merged": "并入重复件", "forwarded": "转12345",
     "answered": "直接答复", "rated": "评价", "linked_call": "关联来电", "alert": "告警",
+    "rerouted": "重新派遣", "supplemented": "市民补充",
 }
 ALERT_NAMES = {
     AlertKind.ACCEPT_NEAR_DUE.value: "签收即将超时", AlertKind.ACCEPT_OVERDUE.value: "签收超时",
@@ -56,6 +60,7 @@ def action_names() -> dict[str, str]:
 def get_meta(
     request: Request,
     principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.COMMAND, Role.SQUAD))],
+    session: Annotated[Session, Depends(db)],
 ) -> dict[str, Any]:
     city = request.app.state.core.city
     unit = city.units.get(principal.unit or "")
@@ -73,4 +78,5 @@ def get_meta(
         "events": EVENT_NAMES,
         "alerts": ALERT_NAMES,
         "disposal_modes": ["服务", "管理", "执法"],
+        **labels(city, session),  # rules, evidence, actors, toasts (labels.py)
     }

@@ -26,22 +26,9 @@
     fillSelect($("unit_override"), m.units.map((u) => [u.id, u.name]));
   }
 
-  const CUES = { now: "正在发生", hurry: "催办", night: "夜间", danger: "危险", fire: "火情", gas_smell: "燃气味",
-    hole: "坑洞", blocked: "堵塞", recurring: "反复发生", past: "已过去", request: "诉求", ask: "咨询", not_city: "非城管" };
-  const REASONS = [[/^category unsure.*?([\d.]+)\)/, (m) => `类别把握不大（${m[1]}）`],
-    [/^close second category (\w+)/, (m) => `第二类别接近（${m[1]}）`],
-    [/^place unknown/, () => "未识别出镇街，将转指挥中心"], [/^place unsure.*?([\d.]+)\)/, (m) => `地点不确定（${m[1]}）`]];
-
-  function cue(term) {
-    const m = /^cue:(\w+)/.exec(term);
-    if (m) return "线索:" + (CUES[m[1]] || m[1]);
-    return term.startsWith("kw:") ? "关键词规则" : term;
-  }
-
-  function reason(text) {
-    for (const [re, fn] of REASONS) { const m = re.exec(text); if (m) return fn(m); }
-    return text;
-  }
+  // evidence terms and review reasons in Chinese (kw:GAS_SAFETY -> 关键词：燃气安全): common.js's label()
+  const cue = (term) => C.label("evidence", term);
+  const reason = (text) => C.label("reason", text);
 
   const suggestSoon = C.debounce(suggest, 350);
 
@@ -88,15 +75,15 @@
     $("sg-place").textContent = p.territory_name ? [p.territory_name, p.village].filter(Boolean).join(" / ") : "未识别（将转指挥中心）";
     $("sg-place").className = "big" + (p.territory_name ? "" : " warn-text");
     const pe = clear($("sg-place-evidence"));
-    p.evidence.slice(0, 3).forEach((t) => pe.append(el("span", { class: "chip" },
-      t.replace(/^\w+: '(.+?)' -> (.+?)(?: \(.*\))?$/, "“$1” → $2"))));
+    p.evidence.slice(0, 3).forEach((t) => pe.append(el("span", { class: "chip" }, C.label("place", t))));
     $("sg-unit").textContent = s.unit.name;
+    $("sg-unit").title = "派单规则：" + C.label("rule", s.unit.rule);
     $("sg-deadlines").textContent = `签收时限 ${time(s.accept_by)} · 办结时限 ${time(s.resolve_by)}`;
     const urgent = clear($("sg-urgent"));
     if (s.urgent) {
       urgent.append(C.badge("紧急", "urgent"), " ",
         ...s.urgent_evidence.filter((t) => t.length >= 2 && !t.startsWith("p=")).slice(0, 4)
-          .map((t) => el("span", { class: "chip" }, t.replace(/^(\w+):/, (_, k) => (CUES[k] || k) + "："))));
+          .map((t) => el("span", { class: "chip" }, cue(t))));
     } else urgent.append(el("span", { class: "muted" }, "一般"));
     const review = clear($("sg-review"));
     review.classList.toggle("hidden", !s.review);
@@ -128,7 +115,7 @@
         { text: f.text, phone: f.phone, name: f.name }, { "Idempotency-Key": callKey + "-link" });
       showTicket(r.ticket_no, `已关联到在办工单（该工单第 ${r.linked_calls} 次补充来电），未新建工单`);
       remember(r.ticket_no, "关联", f.text);
-      toast(`已关联到 ${r.ticket_no}`, "ok");
+      C.done("link", r.ticket_no);
     } catch (e) {
       showError(e.message);
       btn.disabled = false;
@@ -170,6 +157,7 @@
       const to = lastSuggest ? `预计派往：${lastSuggest.unit.name}` : "已受理，正在派单";
       showTicket(r.ticket_no, `请告知来电人工单号。${to}`);
       remember(r.ticket_no, "受理", f.text);
+      C.done("file", r.ticket_no);
     } catch (e) {
       showError(e.message);
       $("submit").disabled = false;

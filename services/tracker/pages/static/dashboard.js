@@ -58,7 +58,7 @@
           split.append(part);
         }
         if (!total) split.append(el("span", { class: "muted small" }, "—"));
-        return el("tr", {}, el("td", {}, M.unit[g.unit] || g.unit), el("td", { class: "num" }, String(g.received)),
+        return el("tr", {}, el("td", {}, C.label("unit", g.unit)), el("td", { class: "num" }, String(g.received)),
           el("td", { class: "num" }, pct(g.response_rate)),
           el("td", { class: "num " + rateCls(g.on_time_resolution_rate) }, pct(g.on_time_resolution_rate)),
           el("td", { class: "num" + (g.overdue_open ? " bad" : "") }, String(g.overdue_open)),
@@ -79,7 +79,7 @@
       el("thead", {}, el("tr", {}, ["类别（派遣时）", ...days.map((d) => d.slice(5)), "派遣", "纠正", "改类别", "纠正率"]
         .map((h) => el("th", {}, h)))),
       el("tbody", {}, rows.map((c) => el("tr", {},
-        el("td", {}, (M.cat[c.category] || {}).name || c.category),
+        el("td", {}, C.label("category", c.category)),
         ...days.map((d) => {
           const x = cell.get(d + "|" + c.category);
           return el("td", { class: "num" + (x && x.corrected ? " bad" : ""), title: x ? `派遣 ${x.routed}，纠正 ${x.corrected}` : "" },
@@ -98,7 +98,7 @@
     const d = c.status === "dispatched" ? c.accept_by : c.resolve_by;
     const cd = C.countdown(d, c.received_at);
     return el("li", {}, ticketLink(c.ticket_no), c.urgent ? C.badge("紧急", "urgent") : null,
-      el("span", { class: "small" }, ` ${(M.cat[c.category] || {}).name || ""} · ${M.unit[c.unit] || c.unit || ""}`),
+      el("span", { class: "small" }, ` ${C.label("category", c.category)} · ${C.label("unit", c.unit)}`),
       el("span", { class: "countdown " + cd.cls }, extra || cd.text));
   }
 
@@ -123,9 +123,9 @@
     const pending = todo.cases.map((c) => caseItem(c, c.status === "resolved" ? "待核查" : "待裁定"));
     for (const t of extensionRequests.keys()) pending.push(el("li", {}, ticketLink(t), el("span", { class: "countdown warn" }, "延期待审批")));
     fillList("todo", pending, "暂无");
-    fillList("alerts", alerts.alerts.map((a) => el("li", { class: "alert " + a.kind }, C.badge(M.alerts[a.kind] || a.kind, a.kind),
-      " ", a.ticket_no ? ticketLink(a.ticket_no) : null, el("span", {}, " " + a.message),
-      el("span", { class: "muted small" }, " " + time(a.raised_at)))), "暂无热点告警");
+    fillList("alerts", alerts.alerts.map((a) => el("li", { class: "alert " + a.kind }, C.badge(C.label("alert", a.kind), a.kind),
+      " ", a.ticket_no ? ticketLink(a.ticket_no) : null, el("span", {}, " " + C.label("text", a.message)),
+      el("span", { class: "muted small" }, " ", C.when(a.raised_at)))), "暂无热点告警");
   }
 
   function onChange(change) {
@@ -136,12 +136,12 @@
     const list = $("feed");
     const first = list.firstChild;
     if (first && first.classList && first.classList.contains("muted")) clear(list);
-    const what = change.type === "alert" ? (M.alerts[change.kind] || "告警") : (M.events[change.type] || change.type);
+    const what = change.type === "alert" ? C.label("alert", change.kind) : C.label("event", change.type);
     const where = [M.unit[change.unit], (M.cat[change.category] || {}).name, M.town[change.territory]].filter(Boolean).join(" · ");
     list.prepend(el("li", { class: "ev ev-" + change.type + (change.urgent ? " urgent" : "") },
       el("span", { class: "t" }, C.clock(change.at)), C.badge(what, "ev-" + (change.kind || change.type)), " ",
       change.ticket_no ? ticketLink(change.ticket_no) : null,
-      el("span", { class: "small" }, " " + (change.type === "alert" ? change.message : where))));
+      el("span", { class: "small" }, " " + (change.type === "alert" ? C.label("text", change.message || "") : where))));
     while (list.childNodes.length > 60) list.removeChild(list.lastChild);
     refreshSoon();
   }

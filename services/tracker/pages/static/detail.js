@@ -20,19 +20,21 @@ const Detail = (() => {
 
   function summary(h) {
     const d = h.data || {};
-    const M = window.Dash.M;
+    const L = C.label;
     const parts = [];
-    if (d.unit) parts.push("单位：" + (M.unit[d.unit] || d.unit));
-    if (d.category && h.type !== "dispatched") parts.push("类别：" + ((M.cat[d.category] || {}).name || d.category));
-    if (h.type === "dispatched" && d.category) parts.push("类别：" + ((M.cat[d.category] || {}).name || d.category));
+    if (d.from_unit) parts.push("原单位：" + L("unit", d.from_unit));
+    if (d.unit) parts.push("单位：" + L("unit", d.unit));
+    if (d.category) parts.push("类别：" + L("category", d.category));
+    if (d.rule) parts.push("规则：" + L("rule", d.rule));
+    if (d.resolve_by) parts.push("办结时限延至：" + time(d.resolve_by));
     for (const [k, label] of [["reason", "原因"], ["result", "结果"], ["disposal_mode", "方式"], ["note", "意见"],
       ["hours", "小时"], ["text", "内容"], ["rating", "评价"], ["into_ticket", "并入"], ["answer", "答复"]]) {
       if (d[k] !== undefined && d[k] !== null && d[k] !== "") parts.push(`${label}：${d[k]}`);
     }
     if (d.override) {
       const o = d.override;
-      parts.push("接线员更正：" + [o.category && ((M.cat[o.category] || {}).name || o.category), o.territory && (M.town[o.territory] || o.territory),
-        o.unit && (M.unit[o.unit] || o.unit)].filter(Boolean).join("、"));
+      parts.push("接线员更正：" + [o.category && L("category", o.category), o.territory && L("town", o.territory),
+        o.unit && L("unit", o.unit)].filter(Boolean).join("、"));
     }
     if (d.linked_calls) parts.push(`第 ${d.linked_calls} 次补充来电`);
     return parts.join("；");
@@ -81,7 +83,7 @@ const Detail = (() => {
   async function run(c, path, body, errNode) {
     try {
       const r = await api("POST", `/api/v1/cases/${encodeURIComponent(c.ticket_no)}/${path}`, { ...body, action_id: C.uid() });
-      toast(`${c.ticket_no}：${r.status_name || r.status}`, "ok");
+      C.done((ACTIONS.find((a) => a[2] === path) || [path])[0], c.ticket_no);  // the action done, not the new status
       await open(c.ticket_no);
       window.Dash.refresh();
     } catch (e) {
@@ -92,7 +94,7 @@ const Detail = (() => {
   // a second city matter the text raises (routed nowhere), shown small beside the category
   function withSecondary(category, c, M) {
     if (!c.secondary_category) return category;
-    const name = c.secondary_category_name || (M.cat[c.secondary_category] || {}).name || c.secondary_category;
+    const name = c.secondary_category_name || C.label("category", c.secondary_category);
     return el("span", {}, category || "—", el("span", { class: "secondary muted small" }, "　另一诉求：" + name));
   }
 
@@ -114,20 +116,20 @@ const Detail = (() => {
     const cat = M.cat[c.category];
     const body = clear($("detail-body"));
     body.append(
-      el("div", { class: "detail-badges" }, C.badge(M.statuses[c.status] || c.status, "st-" + c.status),
+      el("div", { class: "detail-badges" }, C.badge(C.label("status", c.status), "st-" + c.status),
         c.urgent ? C.badge("紧急", "urgent") : null, c.review ? C.badge("需复核", "warn") : null,
         c.extension === "requested" ? C.badge("延期待审批", "warn") : null),
       el("p", { class: "text" }, c.text),
       el("dl", { class: "facts" },
-        row("类别", withSecondary(cat ? `${cat.group_name} / ${cat.name}` : c.category, c, M)), row("地点", [c.territory_name, c.village].filter(Boolean).join(" / ")),
-        row("地址", c.address), row("承办单位", M.unit[c.unit] || c.unit), row("来电人", [c.name, c.phone].filter(Boolean).join(" ")),
+        row("类别", withSecondary(cat ? `${cat.group_name} / ${cat.name}` : C.label("category", c.category), c, M)), row("地点", [c.territory_name, c.village].filter(Boolean).join(" / ")),
+        row("地址", c.address), row("承办单位", C.label("unit", c.unit)), row("来电人", [c.name, c.phone].filter(Boolean).join(" ")),
         row("受理时间", time(c.received_at)), row("签收时限", time(c.accept_by)), row("办结时限", time(c.resolve_by)),
-        row("处置结果", c.result ? `${c.disposal_mode || ""} ${c.result}` : null), row("评价", c.rating), row("派单规则", c.rule),
+        row("处置结果", c.result ? `${c.disposal_mode || ""} ${c.result}` : null), row("评价", c.rating), row("派单规则", c.rule ? C.label("rule", c.rule) : null),
         ...photoRows(c)),
       actionArea(c, M),
       el("section", {}, el("h3", {}, "办理记录"), el("ol", { class: "history" }, (c.history || []).map((h) =>
-        el("li", {}, el("span", { class: "t" }, time(h.at)), el("b", {}, M.events[h.type] || h.type),
-          el("span", { class: "muted small" }, " " + h.actor), el("div", { class: "small" }, summary(h)))))));
+        el("li", {}, el("span", { class: "t" }, C.when(h.at)), el("b", {}, C.label("event", h.type)),
+          el("span", { class: "muted small actor" }, " " + C.label("actor", h.actor)), el("div", { class: "small" }, summary(h)))))));
     if (!dialog.open) dialog.showModal();
   }
 

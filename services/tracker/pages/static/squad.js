@@ -39,8 +39,8 @@
       const r = await api("GET", `/api/v1/alerts?unit=${encodeURIComponent(unit)}&kind=supervision,accept_overdue,resolve_overdue,hotspot&limit=5&since=${encodeURIComponent(since)}`);
       const box = clear($("notices"));
       for (const a of r.alerts) {
-        box.append(el("div", { class: "notice " + a.kind }, C.badge(M.alerts[a.kind] || a.kind, a.kind),
-          " ", el("span", {}, a.message), el("span", { class: "muted small" }, " " + time(a.raised_at))));
+        box.append(el("div", { class: "notice " + a.kind }, C.badge(C.label("alert", a.kind), a.kind),
+          " ", el("span", {}, C.label("text", a.message)), el("span", { class: "muted small" }, " ", C.when(a.raised_at))));
       }
     } catch (e) { /* notices are secondary */ }
   }
@@ -49,7 +49,7 @@
     stale = false;
     const q = clear($("queue"));
     $("queue-empty").classList.toggle("hidden", cases.length > 0);
-    $("squad-title").textContent = `${M.unit[unit] || unit} · 待办 ${cases.length} 件`;
+    $("squad-title").textContent = `${C.label("unit", unit)} · 待办 ${cases.length} 件`;
     for (const c of cases) q.append(card(c));
     tick();
   }
@@ -75,11 +75,11 @@
     const node = el("article", { class: "case" + (c.urgent ? " urgent" : ""), id: "case-" + c.ticket_no,
       dataset: { ticket: c.ticket_no, status: c.status } },
       el("header", {}, el("b", { class: "tno" }, c.ticket_no), c.urgent ? C.badge("紧急", "urgent") : null,
-        C.badge(M.statuses[c.status] || c.status, "st-" + c.status), el("span", { class: "grow" }),
+        C.badge(C.label("status", c.status), "st-" + c.status), el("span", { class: "grow" }),
         el("span", { class: "deadline" }, d.what + "：", cd)),
-      el("p", { class: "cat" }, cat ? cat.name : (c.category || "未分类"),
+      el("p", { class: "cat" }, cat ? cat.name : C.label("category", c.category),
         c.secondary_category ? el("span", { class: "secondary muted small" }, "　另一诉求："
-          + (c.secondary_category_name || (M.cat[c.secondary_category] || {}).name || c.secondary_category)) : null,
+          + (c.secondary_category_name || C.label("category", c.secondary_category))) : null,
         el("span", { class: "muted" }, " · " + [c.territory_name, c.village].filter(Boolean).join(" / "))),
       el("p", { class: "text" }, c.text),
       el("p", { class: "meta muted small" },
@@ -156,7 +156,7 @@
     try {
       const r = await api("POST", `/api/v1/cases/${encodeURIComponent(c.ticket_no)}/${action}`,
         { ...body, action_id: C.uid() });
-      toast(`${c.ticket_no}：${M.statuses[r.status] || r.status}`, "ok");
+      C.done(action, c.ticket_no);  // the action done (已签收), not the new status
       const form = errNode ? errNode.closest("form") : null;
       if (form) form.remove();
       await load();

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from services.core.config import Category
+from services.core.figures import past
 
 
 @dataclass(frozen=True)
@@ -40,4 +41,5 @@ def extend(resolve_by: datetime, duration: timedelta) -> datetime:
 
 
 def is_overdue(deadline: datetime, now: datetime) -> bool:
-    return now > deadline
+    """One deadline missed at ``now`` (a case's overdue state: ``services.core.figures``)."""
+    return past(deadline, now)

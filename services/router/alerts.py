@@ -2,7 +2,8 @@
 
 - **Deadlines.** For an open case, the accept deadline (until the squad signs for it) and
   the resolve deadline (until it is resolved) each give two alerts: *near due* once 80%
-  of the time from reception to the deadline is used, and *overdue* once it has passed.
+  of the time from reception to the deadline is used, and *overdue* once it has passed
+  (the one definition of both: ``services/core/figures.py``, shared with the dashboard).
 - **Hot spots.** At least ``n`` complaints of one category from one village (or town,
   when no village is known) within a sliding ``window``.
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-NEAR_DUE_SHARE = 0.8
+from services.core.figures import near_due_at, past  # the one definition of near due / overdue
 
 
 class AlertKind(StrEnum):
@@ -75,12 +76,6 @@ class OpenCase:
     accepted: bool = False
 
 
-def near_due_at(start: datetime, deadline: datetime, share: float = NEAR_DUE_SHARE) -> datetime:
-    """The moment ``share`` of the time from ``start`` to ``deadline`` is used."""
-    span = max(deadline - start, timedelta(0))
-    return start + span * share
-
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -104,7 +99,7 @@ OVERDUE = (AlertKind.ACCEPT_OVERDUE, AlertKind.RESOLVE_OVERDUE)
 
 
 def _due(kind: AlertKind, fires_at: datetime, now: datetime) -> bool:
-    return now > fires_at if kind in OVERDUE else now >= fires_at
+    return past(fires_at, now) if kind in OVERDUE else now >= fires_at
 
 
 def deadline_alerts(case: OpenCase, now: datetime) -> list[AlertRaised]:

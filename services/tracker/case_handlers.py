@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.core import sla
+from services.core import figures, sla
 from services.core.engine import Engine
 from services.platform.topics import ALERTS
 from services.router.alerts import AlertKind, AlertRaised
@@ -29,7 +29,7 @@ FINISHED = ("closed", "merged", "forwarded", "answered")
 
 
 def _on_time(ctx: Ctx, deadline: Any) -> bool | None:
-    return None if deadline is None else bool(ctx.now <= deadline)
+    return None if deadline is None else figures.on_time(ctx.now, deadline)
 
 
 def accept(_: Session, case: Case, __: c.Empty, ctx: Ctx) -> Effect:

@@ -16,16 +16,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
-from sqlalchemy import and_, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.tracker import commands as c
 from services.tracker.actions import ActionError, Ctx, run_action
 from services.tracker.auth import Principal, Role, require
 from services.tracker.case_handlers import HANDLERS
+from services.tracker.figures_sql import near_due_clause, not_overdue_clause, overdue_clause
 from services.tracker.models import Case
 from services.tracker.routes_cases import TICKET, db
-from services.tracker.transitions import TERMINAL, Action
+from services.tracker.transitions import Action
 from services.tracker.views import case_summary
 
 log = logging.getLogger(__name__)
@@ -164,21 +165,6 @@ async def answer(request: Request, ticket_no: Ticket, body: c.Answer, p: Hot,
     return await act(request, ticket_no, Action.ANSWER, body, p, key)
 
 
-CLOSED_STATES = [s.value for s in TERMINAL] + ["resolved"]
-
-
-def overdue_clause(now: datetime) -> Any:
-    """Open (not resolved or finished) and past its accept deadline unaccepted, or past its resolve deadline."""
-    return and_(Case.status.not_in(CLOSED_STATES),
-                or_(and_(Case.accepted_at.is_(None), Case.accept_by < now), Case.resolve_by < now))
-
-
-def not_overdue_clause(now: datetime) -> Any:
-    accept_ok = or_(Case.accepted_at.is_not(None), Case.accept_by.is_(None), Case.accept_by >= now)
-    resolve_ok = or_(Case.resolve_by.is_(None), Case.resolve_by >= now)
-    return or_(Case.status.in_(CLOSED_STATES), and_(accept_ok, resolve_ok))
-
-
 @router.get("/cases", summary="工单列表（指挥中心；中队只看本单位）")
 def list_cases(
     request: Request,
@@ -188,7 +174,10 @@ def list_cases(
     unit: Annotated[str | None, Query(pattern=r"^[A-Z0-9_]{2,40}$")] = None,
     category: Annotated[str | None, Query(pattern=r"^[A-Z_]{2,40}$")] = None,
     territory: Annotated[str | None, Query(pattern=r"^\d{6,12}$")] = None,
-    overdue: bool | None = None,
+    overdue: Annotated[bool | None, Query(description="已超时（定义：services/core/figures.py）")] = None,
+    near_due: Annotated[bool | None, Query(description="即将超时（未超时、已用去 80% 时限）")] = None,
+    extension: Annotated[str | None, Query(pattern=r"^(requested|approved|refused)$",
+                                           description="延期：requested 待审批 / approved / refused")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     if principal.role == Role.SQUAD:
@@ -201,10 +190,17 @@ def list_cases(
     for column, value in ((Case.unit, unit), (Case.category, category), (Case.territory, territory)):
         if value is not None:
             q = q.where(column == value)
+    if extension is not None:
+        q = q.where(Case.extension == extension)
+    now = datetime.now(UTC)
     if overdue is not None:
-        now = datetime.now(UTC)
         q = q.where(overdue_clause(now) if overdue else not_overdue_clause(now))
+    if near_due is not None:
+        q = q.where(near_due_clause(now) if near_due else ~near_due_clause(now))
+    total = session.scalar(select(func.count()).select_from(q.subquery()))
     q = q.order_by(Case.resolve_by.asc(), Case.received_at.asc()).limit(limit)
     cases = session.scalars(q).all()
-    return {"count": len(cases), "cases": [{**case_summary(x, principal, request.app.state.core.city), "version": x.version}
-                                       for x in cases]}
+    # count: the cases in this answer (at most `limit`); total: every case the filters match
+    return {"count": len(cases), "total": total, "as_of": now.isoformat(),
+            "cases": [{**case_summary(x, principal, request.app.state.core.city), "version": x.version}
+                      for x in cases]}

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.tracker.auth import Principal, Role, require
 from services.tracker.routes_cases import db
-from services.tracker.stats import compute, load_facts
+from services.tracker.stats import compute, load_facts, load_open
 
 router = APIRouter(prefix="/api/v1", tags=["stats"])
 MAX_SPAN = timedelta(days=366)
@@ -55,5 +55,6 @@ def stats(
     if end - start > MAX_SPAN:
         raise _bad("to", "统计区间不能超过 366 天")
     facts = load_facts(session, start, end)
+    # `live`: open cases now, whatever day they came in (the overdue / near-due tiles = the lists)
     return {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by, "as_of": now.isoformat(),
-            **compute(facts, now, group_by)}
+            **compute(facts, now, group_by, load_open(session))}

@@ -1,7 +1,8 @@
-"""KPIs of the resolution side (definitions: docs/kpis.md).
+"""KPIs of the resolution side (definitions: docs/kpis.md; the deadline figures: services/core/figures.py).
 
-``compute(facts, now, group_by)`` is pure: the same figures for the same cases.
-``load_facts`` reads the cases received in [from, to) from the database.
+``compute(facts, now, group_by, open_now)`` is pure: the same figures for the same cases.
+``load_facts`` reads the cases received in [from, to) from the database, ``load_open`` every
+open case whatever its reception day (the live overdue / near-due counts of the tiles).
 """
 
 from __future__ import annotations
@@ -16,17 +17,29 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.core import figures as fig
 from services.tracker.models import Case
 
 GROUPS = ("unit", "category", "territory")
 DISPOSAL_MODES = ("服务", "管理", "执法")
 SATISFIED = ("满意", "基本满意")
-NOT_HANDLED = ("merged", "forwarded", "answered")  # never due to be accepted/resolved by a unit
-FINISHED = ("resolved", "closed", *NOT_HANDLED)
+NOT_HANDLED = tuple(sorted(fig.NOT_HANDLED))  # never due to be accepted/resolved by a unit
+
+
+class _Clocked:
+    status: str
+    received_at: datetime
+    accept_by: datetime | None
+    resolve_by: datetime | None
+    accepted_at: datetime | None
+
+    @property
+    def clock(self) -> fig.Clock:
+        return fig.Clock(self.status, self.received_at, self.accept_by, self.resolve_by, self.accepted_at)
 
 
 @dataclass(frozen=True)
-class CaseFacts:
+class CaseFacts(_Clocked):
     status: str
     unit: str | None
     category: str | None
@@ -43,6 +56,26 @@ class CaseFacts:
     rating: str | None
 
 
+@dataclass(frozen=True)
+class OpenFacts(_Clocked):
+    """An open case, for the live counts (overdue / near due now, whatever day it came in)."""
+
+    status: str
+    unit: str | None
+    category: str | None
+    territory: str | None
+    received_at: datetime
+    accept_by: datetime | None
+    resolve_by: datetime | None
+    accepted_at: datetime | None
+
+
+def load_open(session: Session) -> list[OpenFacts]:
+    cols = (Case.status, Case.unit, Case.category, Case.territory, Case.received_at, Case.accept_by,
+            Case.resolve_by, Case.accepted_at)
+    return [OpenFacts(*row) for row in session.execute(select(*cols).where(Case.status.in_(sorted(fig.OPEN))))]
+
+
 def load_facts(session: Session, start: datetime, end: datetime) -> list[CaseFacts]:
     cols = (Case.status, Case.unit, Case.category, Case.territory, Case.received_at, Case.routed_at,
             Case.accept_by, Case.resolve_by, Case.accepted_at, Case.resolved_at, Case.reopens, Case.extended,
@@ -51,8 +84,7 @@ def load_facts(session: Session, start: datetime, end: datetime) -> list[CaseFac
     return [CaseFacts(*row) for row in rows]
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, 4) if whole else None
+_rate = fig.rate
 
 
 def _p90(values: list[float]) -> float | None:
@@ -77,13 +109,13 @@ def disposal(resolved: Iterable[CaseFacts]) -> dict[str, dict[str, Any]]:
 def kpis(facts: Iterable[CaseFacts], now: datetime) -> dict[str, Any]:
     rows = list(facts)
     dispatched = [f for f in rows if f.routed_at is not None]
-    handled = [f for f in dispatched if f.status not in NOT_HANDLED]
+    handled = [f for f in dispatched if fig.is_handled(f.status, routed=True)]
     accepted = [f for f in handled if f.accepted_at is not None]
-    accepted_on_time = [f for f in accepted if f.accept_by is None or f.accepted_at <= f.accept_by]  # type: ignore[operator]
+    accepted_on_time = [f for f in accepted if fig.on_time(f.accepted_at, f.accept_by)]
     resolved = [f for f in handled if f.resolved_at is not None]
-    resolved_on_time = [f for f in resolved if f.resolve_by is None or f.resolved_at <= f.resolve_by]  # type: ignore[operator]
-    overdue_open = [f for f in handled if f.resolved_at is None and f.status not in FINISHED
-                    and f.resolve_by is not None and f.resolve_by < now]
+    resolved_on_time = [f for f in resolved if fig.on_time(f.resolved_at, f.resolve_by)]
+    overdue_open = [f for f in rows if fig.is_overdue(f.clock, now)]
+    resolve_overdue = [f for f in handled if fig.resolve_overdue(f.clock, now)]
     ever_resolved = [f for f in handled if f.resolved_at is not None or f.reopens > 0]
     reworked = [f for f in handled if f.reopens > 0]
     extended = [f for f in handled if f.extended]
@@ -97,11 +129,13 @@ def kpis(facts: Iterable[CaseFacts], now: datetime) -> dict[str, Any]:
         "handled": len(handled),
         "accepted": len(accepted),
         "accepted_on_time": len(accepted_on_time),
-        "response_rate": _rate(len(accepted_on_time), len(handled)),
+        "response_rate": fig.response_rate(len(accepted_on_time), len(handled)),
         "resolved": len(resolved),
         "resolved_on_time": len(resolved_on_time),
         "overdue_open": len(overdue_open),
-        "on_time_resolution_rate": _rate(len(resolved_on_time), len(resolved) + len(overdue_open)),
+        "resolve_overdue": len(resolve_overdue),
+        "on_time_resolution_rate": fig.on_time_resolution_rate(len(resolved_on_time), len(resolved),
+                                                               len(resolve_overdue)),
         "reworked": len(reworked),
         "rework_rate": _rate(len(reworked), len(ever_resolved)),
         "extended": len(extended),
@@ -115,11 +149,31 @@ def kpis(facts: Iterable[CaseFacts], now: datetime) -> dict[str, Any]:
     }
 
 
-def compute(facts: list[CaseFacts], now: datetime, group_by: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"total": kpis(facts, now)}
+def live(cases: Iterable[OpenFacts], now: datetime) -> dict[str, int]:
+    """Open cases now, and how many of them are overdue / near due (the tiles; the lists' filters)."""
+    states = Counter(fig.due(c.clock, now).state for c in cases if fig.is_open(c.status))
+    return {"open": sum(states.values()), "overdue": states[fig.DueState.OVERDUE],
+            "near_due": states[fig.DueState.NEAR_DUE]}
+
+
+def live_figures(cases: list[OpenFacts], now: datetime, group_by: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"as_of": now.isoformat(), **live(cases, now)}
     if group_by is not None:
-        if group_by not in GROUPS:
-            raise ValueError(f"group_by must be one of {GROUPS}")
+        groups: dict[str, list[OpenFacts]] = defaultdict(list)
+        for c in cases:
+            groups[getattr(c, group_by) or "(none)"].append(c)
+        out["groups"] = {key: live(rows, now) for key, rows in sorted(groups.items())}
+    return out
+
+
+def compute(facts: list[CaseFacts], now: datetime, group_by: str | None,
+            open_now: list[OpenFacts] | None = None) -> dict[str, Any]:
+    if group_by is not None and group_by not in GROUPS:
+        raise ValueError(f"group_by must be one of {GROUPS}")
+    out: dict[str, Any] = {"total": kpis(facts, now)}
+    if open_now is not None:
+        out["live"] = live_figures(open_now, now, group_by)
+    if group_by is not None:
         groups: dict[str, list[CaseFacts]] = defaultdict(list)
         for f in facts:
             groups[getattr(f, group_by) or "(none)"].append(f)

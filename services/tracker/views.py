@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -10,6 +11,8 @@ from sqlalchemy.orm import Session
 from services.core import media
 from services.core.config import CityConfig
 from services.tracker.auth import Principal, mask_phone
+from services.tracker.due_view import due_of
+from services.tracker.extension_view import extension_request
 from services.tracker.models import Case, CaseEventRow
 
 
@@ -76,6 +79,9 @@ def case_summary(case: Case, principal: Principal, city: CityConfig) -> dict[str
         "resolve_by": case.resolve_by.isoformat() if case.resolve_by else None,
         "returns": case.returns,
         "attachments": attachments(case),
+        "due": due_of(case, datetime.now(UTC)),  # overdue / near due: services/core/figures.py
+        "extension": case.extension,
+        "extension_hours": case.extension_hours,
         "photos": case.photos or [],  # the resolve feedback's photos (attachment paths or links)
     }
 
@@ -92,7 +98,7 @@ def case_detail(session: Session, case: Case, principal: Principal, city: CityCo
         "accepted_at": case.accepted_at.isoformat() if case.accepted_at else None,
         "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-        "extension": case.extension,
+        "extension_request": extension_request(session, case),
         "disposal_mode": case.disposal_mode,
         "result": case.result,
         "rating": case.rating,

@@ -176,7 +176,6 @@ class CityConfig:
     context_before: tuple[str, ...] = ()   # narrative context around a city complaint (training augmentation)
     context_after: tuple[str, ...] = ()
     thresholds: Thresholds = Thresholds()
-    duplicates: DuplicatePolicy = DuplicatePolicy()
     max_text_chars: int = 4000       # a longer complaint text is refused at intake (services/core/quality.py)
 
     @property

@@ -148,6 +148,18 @@ class Thresholds:
 
 
 @dataclass(frozen=True)
+class DuplicatePolicy:
+    """How the console looks for an open case the call may repeat (city.yaml ``duplicates``)."""
+
+    window_hours: float = 72.0   # open cases received within this many hours are candidates
+    radius_m: float = 300.0      # two complaints with coordinates this close are at one place
+    min_score: float = 0.55      # combined score (place, time, text, category) to show a candidate
+    min_text: float = 0.2        # text similarity below this is never a duplicate
+    max_shown: int = 5
+    max_scanned: int = 1000      # the most recent open cases of the window compared per request
+
+
+@dataclass(frozen=True)
 class CityConfig:
     code: str
     name: str
@@ -176,6 +188,7 @@ class CityConfig:
     context_before: tuple[str, ...] = ()   # narrative context around a city complaint (training augmentation)
     context_after: tuple[str, ...] = ()
     thresholds: Thresholds = Thresholds()
+    duplicates: DuplicatePolicy = DuplicatePolicy()
     max_text_chars: int = 4000       # a longer complaint text is refused at intake (services/core/quality.py)
 
     @property

@@ -19,6 +19,7 @@ from services.core.config import (
     Category,
     CityConfig,
     ConfigError,
+    DuplicatePolicy,
     OldName,
     Place,
     Rule,
@@ -189,6 +190,24 @@ def _places(data: dict[str, Any], territories: dict[str, Territory]) -> tuple[tu
     return tuple(places), areas, aliases
 
 
+def _duplicate_policy(raw: Any) -> DuplicatePolicy:
+    """city.yaml ``duplicates``: the console's duplicate search (window, radius, thresholds)."""
+    if raw is None:
+        return DuplicatePolicy()
+    if not isinstance(raw, dict):
+        raise ConfigError("city.yaml duplicates: expected a mapping")
+    ints = {"max_shown", "max_scanned"}
+    try:
+        values = {str(k): int(v) if str(k) in ints else float(v) for k, v in raw.items()}
+        policy = DuplicatePolicy(**values)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"city.yaml duplicates: {exc}") from exc
+    if not (0 < policy.window_hours <= 24 * 30 and policy.radius_m > 0 and 0 <= policy.min_text <= 1
+            and 0 <= policy.min_score <= 1 and policy.max_shown >= 1 and policy.max_scanned >= policy.max_shown):
+        raise ConfigError(f"city.yaml duplicates: out of range {raw!r}")
+    return policy
+
+
 def load_city(city: str = "rugao", config_root: str | Path | None = None) -> CityConfig:
     """Load and validate ``<config_root>/<city>/``; raises :class:`ConfigError`."""
     folder = Path(config_root) if config_root else DEFAULT_CONFIG_ROOT
@@ -245,7 +264,7 @@ def load_city(city: str = "rugao", config_root: str | Path | None = None) -> Cit
         lead_view=float(lexicon.get("lead_view", 0.0)),
         context_before=tuple(str(x) for x in (lexicon.get("context") or {}).get("before") or []),
         context_after=tuple(str(x) for x in (lexicon.get("context") or {}).get("after") or []),
-        thresholds=thresholds, max_text_chars=max_text,
+        thresholds=thresholds, max_text_chars=max_text, duplicates=_duplicate_policy(meta.get("duplicates")),
     )
     for alias, terr in cfg.alias_territories().items():
         if terr not in territories:

@@ -26,7 +26,7 @@ from services.platform.topics import CASES_EVENTS
 from services.tracker.actions import snapshot
 from services.tracker.auth import Principal, Role, require
 from services.tracker.models import Case, CaseAction, CaseEventRow, OutboxRow
-from services.tracker.pages.suggest import NOT_OPEN
+from services.tracker.pages.duplicates import NOT_OPEN
 from services.tracker.routes_cases import TICKET
 
 log = logging.getLogger(__name__)

@@ -1,37 +1,37 @@
 """POST /api/v1/suggest: what the operator console shows while the call is typed in.
 
 The same domain core as the router (category top two with scores and evidence, the
-place, the unit, the urgent flag) plus possible duplicates: open cases of the same
-category in the same village (or town) from the last days whose text is similar.
+place, the unit, the urgent flag) plus possible duplicates: open cases of any category at the
+same place within the city's window whose text is similar (services/tracker/pages/duplicates.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from services.core.engine import Decision, Engine
 from services.core.events import MAX_TEXT_CHARS
 from services.intake.hotline import check_overrides
 from services.tracker.auth import Principal, Role, require
-from services.tracker.models import Case
-from services.tracker.pages.similarity import bigrams, excerpt, jaccard
+from services.tracker.pages.duplicates import NOT_OPEN, find_duplicates
 from services.tracker.routes_cases import db
 
 router = APIRouter(prefix="/api/v1", tags=["pages"])
 
-NOT_OPEN = ("closed", "merged", "forwarded", "answered")
-DUPLICATE_WINDOW = timedelta(days=7)
-DUPLICATE_MIN_SIMILARITY = 0.2   # bigram Jaccard, within the same category and place
-DUPLICATE_NO_PLACE_SIMILARITY = 0.5  # when no place is known, the text alone must be close
-MAX_CANDIDATES = 300
-MAX_DUPLICATES = 5
+__all__ = ["NOT_OPEN", "router"]
+
+
+class Point(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
 
 
 class SuggestIn(BaseModel):
@@ -42,6 +42,7 @@ class SuggestIn(BaseModel):
     category_override: str | None = Field(default=None, pattern=r"^[A-Z_]{2,40}$")
     territory_override: str | None = Field(default=None, pattern=r"^\d{6,12}$")
     unit_override: str | None = Field(default=None, pattern=r"^[A-Z0-9_]{2,40}$")
+    location: Point | None = Field(default=None, description="来电位置坐标（如有），用于按距离查找重复件")
 
 
 def decide(engine: Engine, body: SuggestIn, now: datetime) -> Decision:
@@ -52,32 +53,6 @@ def decide(engine: Engine, body: SuggestIn, now: datetime) -> Decision:
     if body.unit_override:
         decision = replace(decision, unit=body.unit_override, rule="operator override")
     return decision
-
-
-def find_duplicates(session: Session, *, category: str, territory: str | None, village: str | None,
-                    text: str, now: datetime) -> list[dict[str, Any]]:
-    """Open cases of the same category and place in the window, most similar first."""
-    q = select(Case.ticket_no, Case.text, Case.status, Case.received_at, Case.village, Case.territory_name,
-               Case.unit).where(Case.category == category, Case.status.not_in(NOT_OPEN),
-                                Case.received_at >= now - DUPLICATE_WINDOW)
-    threshold = DUPLICATE_MIN_SIMILARITY
-    if village:
-        q = q.where(or_(Case.village == village, and_(Case.territory == territory, Case.village.is_(None))))
-    elif territory:
-        q = q.where(Case.territory == territory)
-    else:
-        threshold = DUPLICATE_NO_PLACE_SIMILARITY
-    rows = session.execute(q.order_by(Case.received_at.desc()).limit(MAX_CANDIDATES)).all()
-    mine = bigrams(text)
-    found = []
-    for ticket_no, other, status, received_at, v, town, unit in rows:
-        score = jaccard(mine, bigrams(other))
-        if score >= threshold:
-            found.append({"ticket_no": ticket_no, "text": excerpt(other), "similarity": round(score, 3),
-                          "status": status, "received_at": received_at.isoformat(), "village": v,
-                          "territory_name": town, "unit": unit})
-    found.sort(key=lambda d: (-d["similarity"], d["ticket_no"]))
-    return found[:MAX_DUPLICATES]
 
 
 def suggestion(engine: Engine, d: Decision, duplicates: list[dict[str, Any]]) -> dict[str, Any]:
@@ -96,6 +71,7 @@ def suggestion(engine: Engine, d: Decision, duplicates: list[dict[str, Any]]) ->
         "review": d.review, "review_reasons": d.review_reasons,
         "accept_by": d.accept_by.isoformat(), "resolve_by": d.resolve_by.isoformat(),
         "duplicates": duplicates,
+        "duplicates_window_hours": city.duplicates.window_hours,
     }
 
 
@@ -110,6 +86,6 @@ def suggest(
     check_overrides(engine.city, body)
     now = datetime.now(UTC)
     d = decide(engine, body, now)
-    duplicates = find_duplicates(session, category=d.category, territory=d.territory, village=d.village,
-                                 text=body.text, now=now)
+    point = (body.location.lat, body.location.lon) if body.location else None
+    duplicates = find_duplicates(session, engine, d, text=body.text, address=body.address, point=point, now=now)
     return suggestion(engine, d, duplicates)

@@ -100,7 +100,7 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     app.state.auth = Authenticator(sessions, settings.admin_token.get_secret_value() if settings.admin_token else None)
 
     install_error_handlers(app)
-    install_middleware(app, settings.max_body_bytes, photo_limit(settings.photo_max_bytes))
+    install_middleware(app, settings.max_body_bytes, photo_limit(settings.photo_max_bytes), routes_citizen.PHOTO_LIMIT)
     # outermost: every body the API and pages return, errors included, in the city's time
     app.add_middleware(CityTimeMiddleware, tz=ZoneInfo(city.timezone))
     app.include_router(hotline.router)

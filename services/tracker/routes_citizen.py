@@ -1,26 +1,44 @@
-"""Citizens: look up a case by ticket number + the last four digits of their phone; rate it once resolved.
+"""Citizens: look up a case by ticket number + the last four digits of their phone, add text or
+photos to it while it is open, rate it once resolved.  The citizen page (/citizen) uses these.
 
-No login.  What a citizen sees is minimal (status, category, dates, the handling unit's
-name, the result): no name, phone, address, text or staff.  A wrong ticket and a wrong
-last-4 get the same answer, and guessing is stopped by Redis rate limits per ticket and
-per client address.
+No login: every request names the ticket and the last four digits, and only that case is
+read or written.  What a citizen sees is minimal (status, category, the stages and a timeline
+in plain words, the handling unit's public name, the result): no name, phone, address, text,
+staff or internal notes (``services/tracker/citizen_progress.py``).  A wrong ticket and a
+wrong last-4 get the same answer, and guessing is stopped by Redis rate limits per ticket and
+per client address; additions have their own limits per case.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+import re
+import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import Field
+from fastapi import APIRouter, Header, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from services.platform.guard import BodyLimit
+from services.tracker import citizen_progress as progress
 from services.tracker import commands as c
-from services.tracker.actions import ActionError, Ctx, run_action
+from services.tracker.actions import ActionError, Ctx, Effect, run_action
 from services.tracker.case_handlers import HANDLERS
-from services.tracker.models import Case
+from services.tracker.citizen_supplements import (
+    MAX_TEXT_CHARS,
+    Addition,
+    SupplementError,
+    add_photo,
+    add_text,
+    photo_count,
+)
+from services.tracker.models import Case, CaseEventRow
 from services.tracker.routes_actions import publish_feed
 from services.tracker.routes_cases import TICKET
 from services.tracker.transitions import Action, allowed, status_name
@@ -32,10 +50,31 @@ NOT_FOUND = "工单号或手机号后四位不正确"
 PER_IP_PER_MINUTE = 20
 FAILS_PER_TICKET = 5
 FAILS_PER_IP = 20
+# additions (text or photos): per case and per client address, per hour
+WRITES_PER_TICKET = 15  # nine photos and a few texts
+WRITES_PER_IP = 30
+PHOTO_MAX_BYTES = 5 * 2**20
+PHOTO_TOO_LARGE = f"照片过大（上限 {PHOTO_MAX_BYTES // 2**20} MB），请换一张或压缩后重试"
+# the request guard's larger body limit for the photo uploads (services/tracker/app.py)
+PHOTO_LIMIT = BodyLimit(re.compile(r"^/api/v1/public/cases/[A-Z]{1,6}\d{14}/photos$"), PHOTO_MAX_BYTES, PHOTO_TOO_LARGE)
+Last4Header = Annotated[str, Header(alias="X-Phone-Last4", pattern=LAST4, description="手机号后四位")]
+UploadKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$")]
 
 
 class RatingIn(c.Rate):
     phone_last4: str = Field(pattern=LAST4, description="来电/留言手机号后四位")
+    comment: str | None = Field(default=None, max_length=500, description="评价意见（可选）")
+
+
+class CitizenRate(c.Rate):
+    comment: str | None = None
+
+
+class SupplementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    phone_last4: str = Field(pattern=LAST4, description="手机号后四位")
+    text: str = Field(min_length=2, max_length=MAX_TEXT_CHARS, description="补充说明")
 
 
 def _client(request: Request) -> str:
@@ -88,43 +127,143 @@ async def _checked(request: Request, ticket_no: str, last4: str) -> Case:
     return case
 
 
-def citizen_view(request: Request, case: Case) -> dict[str, Any]:
+async def _write_guard(request: Request, ticket_no: str) -> None:
+    """Additions: at most WRITES_PER_TICKET per case and WRITES_PER_IP per address in an hour."""
+    redis = request.app.state.redis
+    p = f"{request.app.state.settings.redis_prefix}rl:public:w:"
+    keys = (f"{p}t:{ticket_no}", f"{p}ip:{_client(request)}")
+    async with redis.pipeline(transaction=True) as pipe:
+        for key in keys:
+            pipe.set(key, 0, ex=3600, nx=True)
+            pipe.incr(key)
+        _, per_ticket, _, per_ip = await pipe.execute()
+    if int(per_ticket) > WRITES_PER_TICKET or int(per_ip) > WRITES_PER_IP:
+        raise HTTPException(429, "补充过于频繁，请一小时后再试", headers={"Retry-After": "3600"})
+
+
+def _history(request: Request, case: Case) -> list[progress.HistoryRow]:
+    with request.app.state.sessions() as s:
+        return _rows(s, case.complaint_id)
+
+
+def _rows(s: Session, complaint_id: str) -> list[progress.HistoryRow]:
+    rows = s.scalars(select(CaseEventRow).where(CaseEventRow.complaint_id == complaint_id)
+                     .order_by(CaseEventRow.at, CaseEventRow.id)).all()
+    return [progress.HistoryRow(r.type, r.at, r.data or {}) for r in rows]
+
+
+def citizen_view(request: Request, case: Case, history: list[progress.HistoryRow]) -> dict[str, Any]:
     city = request.app.state.core.city
+    tz = ZoneInfo(city.timezone)
     category = city.categories.get(case.category) if case.category else None
     unit = city.units.get(case.unit) if case.unit else None
+    unit_name = progress.unit_name(city.units, case.unit)
     finished = case.status in ("resolved", "closed", "answered", "forwarded")
     return {
         "ticket_no": case.ticket_no,
         "status": case.status,
         "status_name": status_name(case.status),
+        "headline": progress.headline(case.status, unit_name),
+        "stages": progress.stages(case.status, unit_name),
+        "timeline": progress.timeline(history, city.units, tz),
         "category_name": category.name if category else None,
-        "handled_by": unit.name if unit else None,
+        "handled_by": unit.citizen_name if unit else None,
         "received_at": case.received_at.isoformat(),
+        "received_at_text": progress.beijing(case.received_at, tz),
         "accepted_at": case.accepted_at.isoformat() if case.accepted_at else None,
         "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
         "result": case.result if finished else None,
-        "merged_into": case.merged_into,
         "rating": case.rating,
         "can_rate": case.rating is None and allowed(case, "rate"),
+        "can_add": case.status in progress.OPEN,
+        "photos_added": photo_count(case),
     }
 
 
 @router.get("/cases/{ticket_no}", summary="市民查询办理进度")
 async def lookup(request: Request, ticket_no: Annotated[str, TICKET],
                  phone_last4: Annotated[str, Query(pattern=LAST4, description="手机号后四位")]) -> dict[str, Any]:
-    return citizen_view(request, await _checked(request, ticket_no, phone_last4))
+    case = await _checked(request, ticket_no, phone_last4)
+    return citizen_view(request, case, await asyncio.to_thread(_history, request, case))
+
+
+def _actor(last4: str) -> str:
+    return f"citizen:****{last4}"
+
+
+async def _added(request: Request, case: Case, out: dict[str, Any]) -> None:
+    if not out["replayed"]:
+        await publish_feed(request, {"type": "supplemented", "ticket_no": case.ticket_no, "status": case.status,
+                                     "unit": case.unit, "category": case.category, "territory": case.territory,
+                                     "actor": "citizen"})
+
+
+@router.post("/cases/{ticket_no}/supplements", summary="市民补充情况（文字）", status_code=201,
+             responses={200: {"description": "重复提交：已补充过同样的内容"}, 409: {"description": "工单已办结"},
+                        429: {"description": "补充过于频繁"}})
+async def supplement(request: Request, ticket_no: Annotated[str, TICKET], body: SupplementIn) -> Any:
+    case = await _checked(request, ticket_no, body.phone_last4)
+    await _write_guard(request, case.ticket_no)
+    add = Addition(ticket_no=case.ticket_no, actor=_actor(body.phone_last4), now=datetime.now(UTC))
+    try:
+        out = await asyncio.to_thread(add_text, request.app.state.sessions, request.app.state.core, add, body.text)
+    except SupplementError as exc:
+        raise HTTPException(exc.status_code, exc.detail) from exc
+    await _added(request, case, out)
+    return JSONResponse(out, status_code=200 if out["replayed"] else 201)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, PHOTO_TOO_LARGE)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("/cases/{ticket_no}/photos", summary="市民补充照片", status_code=201,
+             responses={200: {"description": "重复上传：该照片已补充"}, 409: {"description": "工单已办结或照片已满"},
+                        413: {"description": "照片过大"}, 415: {"description": "不是可识别的图片"},
+                        429: {"description": "补充过于频繁"}})
+async def photo(request: Request, ticket_no: Annotated[str, TICKET], last4: Last4Header,
+                key: UploadKey = None) -> Any:
+    """The body is the photo itself (JPEG, PNG or WebP, decided by its bytes)."""
+    case = await _checked(request, ticket_no, last4)
+    content = await _body(request, PHOTO_MAX_BYTES)
+    if not content:
+        raise HTTPException(400, "没有收到照片内容，请重新选择照片")
+    await _write_guard(request, case.ticket_no)
+    add = Addition(ticket_no=case.ticket_no, actor=_actor(last4), now=datetime.now(UTC))
+    try:
+        out = await asyncio.to_thread(add_photo, request.app.state.sessions, request.app.state.media, add, content,
+                                      key or uuid.uuid4().hex)
+    except SupplementError as exc:
+        raise HTTPException(exc.status_code, exc.detail) from exc
+    await _added(request, case, out)
+    return JSONResponse(out, status_code=200 if out["replayed"] else 201)
+
+
+def _rate(session: Session, case: Case, cmd: CitizenRate, ctx: Ctx) -> Effect:
+    """The rating action, with the citizen's optional comment kept in its history event."""
+    effect = HANDLERS[Action.RATE][1](session, case, c.Rate(rating=cmd.rating), ctx)
+    if cmd.comment:
+        effect.data["comment"] = cmd.comment
+    return effect
 
 
 @router.post("/cases/{ticket_no}/rating", summary="市民评价（办结后一次）")
 async def rating(request: Request, ticket_no: Annotated[str, TICKET], body: RatingIn) -> dict[str, Any]:
     case = await _checked(request, ticket_no, body.phone_last4)
-    ctx = Ctx(engine=request.app.state.core, now=datetime.now(UTC), actor=f"citizen:****{body.phone_last4}")
-    cmd = c.Rate(rating=body.rating, action_id=body.action_id, expected_version=body.expected_version)
+    ctx = Ctx(engine=request.app.state.core, now=datetime.now(UTC), actor=_actor(body.phone_last4))
+    cmd = CitizenRate(rating=body.rating, action_id=body.action_id, expected_version=body.expected_version,
+                      comment=body.comment or None)
     try:
         outcome = await asyncio.to_thread(run_action, request.app.state.sessions, ticket_no=case.ticket_no,
-                                          action=Action.RATE.value, cmd=cmd, ctx=ctx,
-                                          handler=HANDLERS[Action.RATE][1])
+                                          action=Action.RATE.value, cmd=cmd, ctx=ctx, handler=_rate)
     except ActionError as exc:
         raise HTTPException(exc.status_code, exc.detail) from exc
     await publish_feed(request, outcome.change)

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.tracker.pages import feed, link, meta, screens, suggest, wall
+from services.tracker.pages import citizen, feed, link, meta, screens, suggest, wall
 from services.tracker.pages.access import STATIC_DIR
 from services.tracker.pages.delivery import CachedStaticFiles
 
 router = APIRouter()
-for _module in (screens, suggest, link, feed, meta, wall):
+for _module in (screens, suggest, link, feed, meta, wall, citizen):
     router.include_router(_module.router)
 
 

@@ -13,7 +13,7 @@ def test_lookup_shows_progress_without_personal_data(api: Api) -> None:
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["status"] == "dispatched" and body["status_name"] == "已派遣"
-    assert body["category_name"] == "建筑施工噪声" and body["handled_by"] == "白蒲镇中队"
+    assert body["category_name"] == "建筑施工噪声" and body["handled_by"] == "白蒲镇城管执法中队"
     assert body["can_rate"] is False and body["result"] is None
     text = r.text
     for secret in (PHONE, "王女士", "某小区", "打桩", "actor", "squad"):

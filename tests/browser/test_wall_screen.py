@@ -13,8 +13,10 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
+from sqlalchemy import update
 
 from services.platform.db import make_engine, make_sessionmaker
+from services.tracker.models import Case
 from tests.browser.test_pages_flow import login, users
 from tests.e2e.test_pipeline import wait_routed
 from tests.integration.tracker.conftest import make_case
@@ -51,11 +53,19 @@ def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Brow
     week_ago = datetime.now(UTC) - timedelta(days=7)
     for i in range(3):
         make_case(sessions, unit="SQ_MOTOU", territory="320682117", received_at=week_ago - timedelta(hours=i))
+    resolved = make_case(sessions, unit="SQ_DINGYAN", territory="320682104", village=None)
+    with sessions.begin() as s:
+        s.execute(update(Case).where(Case.ticket_no == resolved).values(
+            status="resolved", accepted_at=datetime.now(UTC), resolved_at=datetime.now(UTC), disposal_mode="管理"))
 
     errors: list[str] = []
     page = login(browser, stack.base_url, tokens["command"], WALL, errors)
     expect(page).to_have_url(re.compile(r"/dashboard$"))
-    expect(page.locator("#chart-town .ec canvas")).to_be_visible(timeout=15000)  # ECharts, not hand-drawn SVG
+    # the working dashboard: its feed back-filled on load too, its charts drawn by ECharts (no hand-drawn SVG)
+    expect(page.locator("#feed a.tno", has_text=first).first).to_be_visible(timeout=5000)
+    expect(page.locator("#chart-town .ec canvas")).to_be_visible(timeout=15000)
+    expect(page.locator("#chart-disposal .ec canvas")).to_be_visible()
+    expect(page.locator("#chart-disposal .legend")).to_contain_text("管理 1")
     assert page.locator("svg.chart-svg, svg.donut").count() == 0
     page.add_init_script(CSP_PROBE)
     page.goto("/wall")
@@ -75,13 +85,15 @@ def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Brow
         expect(tile.locator(".n")).to_have_text(str(town["today"]))
         expect(tile.locator(".o")).to_have_text(f"在办 {town['open']}")
     assert tile_count(page, "320682105") == 1 and tile_count(page, "320682001") == 1
+    assert tile_count(page, "320682104") == 1 and tile_count(page, "320682117") == 0
 
     # the trend: one ECharts instance with today and the same day last week
     page.wait_for_function(f"() => {{ try {{ return {TREND_SERIES} === 2; }} catch (e) {{ return false; }} }}", timeout=10000)
     last_week = page.evaluate("echarts.getInstanceByDom(document.querySelector('#wall-trend .ec')).getOption().series[1].data")
     assert sum(n or 0 for n in last_week) == 3
-    expect(page.locator("#wall-trend-sum")).to_contain_text("今日 2 件")
-    expect(page.locator("#kpi-received .v")).to_have_text("2")
+    expect(page.locator("#wall-trend-sum")).to_contain_text("今日 3 件")
+    expect(page.locator("#kpi-received .v")).to_have_text("3")
+    expect(page.locator("#kpi-resolved .v")).to_have_text("1")
     expect(page.locator("#live.on")).to_be_visible(timeout=15000)
 
     # nothing scrolls on the wall, and every panel lies inside the screen
@@ -106,5 +118,10 @@ def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Brow
     assert page.evaluate("document.scrollingElement.scrollHeight <= innerHeight")
     page.screenshot(path=str(artifacts / "wall_1920x1080_live.png"))
 
+    # a tooltip (drawn on the canvas: ECharts' HTML tooltips would break the CSP with inline styles)
+    box = page.locator("#wall-trend .ec").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
+    page.wait_for_timeout(300)
     assert page.evaluate("window.__csp") == []
     assert not [e for e in errors if "favicon" not in e], errors

@@ -162,6 +162,8 @@
       });
     }
     $("find").addEventListener("submit", (e) => { e.preventDefault(); const t = $("find-ticket").value.trim().toUpperCase(); if (t) Detail.open(t); });
+    // back-fill the feed with the recent events (oldest first), then the live stream (issue 17)
+    await api("GET", "/api/v1/wall/recent?limit=30").then((r) => r.events.reverse().forEach(onChange)).catch(() => {});
     C.live(onChange);
     await refresh();
     setInterval(refresh, 60000);

@@ -102,6 +102,7 @@ def test_operator_squad_and_command_centre_in_a_browser(browser: Browser, stack_
     expect(dup).to_be_visible(timeout=10000)
     console.screenshot(path=str(artifacts / "console_duplicate.png"), full_page=True)
     dup.locator("button.link-btn").click()
+    console.locator("#link-confirm").click()  # linking asks first (test_console_duplicates.py)
     expect(console.locator("#ticket-no")).to_have_text(ticket)
     expect(console.locator("#ticket")).to_contain_text("第 1 次补充来电")
 

@@ -36,7 +36,7 @@ router = APIRouter(include_in_schema=False)
 MAX_LOGIN_BODY = 4096
 SCRIPTS: dict[str, tuple[str, ...]] = {
     "login": ("login",),
-    "console": ("common", "console"),
+    "console": ("common", "duplicates", "console"),
     "squad": ("common", "photos", "squad"),
     "dashboard": ("vendor/echarts.min", "common", "charts", "photos", "detail", "dashboard"),
     "wall": ("vendor/echarts.min", "common", "charts", "wall"),

@@ -1,4 +1,4 @@
-/* Operator console: suggestions while typing, duplicates with one-click link, filing with overrides. */
+/* Operator console: suggestions while typing, possible duplicates beside the form (duplicates.js), filing with overrides. */
 "use strict";
 
 (() => {
@@ -35,12 +35,15 @@
   async function suggest() {
     const f = fields();
     if (f.text.length < 2) {
+      seq++;
       $("suggest-body").classList.add("hidden");
       $("suggest-empty").classList.remove("hidden");
+      Dups.clearList();
       return;
     }
     const mine = ++seq;
     $("suggest-state").textContent = "分析中…";
+    Dups.waiting();
     try {
       const body = { text: f.text, address: f.address, category_override: f.category_override,
         territory_override: f.territory_override, unit_override: f.unit_override };
@@ -50,7 +53,7 @@
       showSuggestion(s);
       $("suggest-state").textContent = "";
     } catch (e) {
-      if (mine === seq) $("suggest-state").textContent = e.message;
+      if (mine === seq) { $("suggest-state").textContent = e.message; Dups.note(e.message); }
     }
   }
 
@@ -88,38 +91,7 @@
     const review = clear($("sg-review"));
     review.classList.toggle("hidden", !s.review);
     if (s.review) review.append(el("p", { class: "warn-text" }, "建议人工确认：" + s.review_reasons.map(reason).join("；")));
-    showDuplicates(s.duplicates);
-  }
-
-  function showDuplicates(dups) {
-    const list = clear($("sg-duplicates"));
-    if (!dups.length) { list.append(el("li", { class: "muted" }, "没有发现相似的在办工单")); return; }
-    for (const d of dups) {
-      const btn = el("button", { type: "button", class: "link-btn", onclick: () => linkTo(d.ticket_no, btn) },
-        "关联到此工单");
-      list.append(el("li", { class: "dup" },
-        el("div", { class: "dup-head" }, el("b", {}, d.ticket_no),
-          el("span", { class: "sim" }, `相似度 ${(d.similarity * 100).toFixed(0)}%`)),
-        el("p", { class: "dup-text" }, d.text),
-        el("div", { class: "dup-foot" }, el("span", { class: "muted small" },
-          `${[d.territory_name, d.village].filter(Boolean).join("/")} · ${time(d.received_at)}`), btn)));
-    }
-  }
-
-  async function linkTo(ticket, btn) {
-    const f = fields();
-    if (!f.phone || f.text.length < 2) { showError("请先填写来电号码和内容"); return; }
-    btn.disabled = true;
-    try {
-      const r = await api("POST", `/api/v1/cases/${encodeURIComponent(ticket)}/link`,
-        { text: f.text, phone: f.phone, name: f.name }, { "Idempotency-Key": callKey + "-link" });
-      showTicket(r.ticket_no, `已关联到在办工单（该工单第 ${r.linked_calls} 次补充来电），未新建工单`);
-      remember(r.ticket_no, "关联", f.text);
-      C.done("link", r.ticket_no);
-    } catch (e) {
-      showError(e.message);
-      btn.disabled = false;
-    }
+    Dups.show(s.duplicates, s.duplicates_window_hours);
   }
 
   function showError(message) {
@@ -156,6 +128,7 @@
       const r = await api("POST", "/api/v1/complaints", body, { "Idempotency-Key": callKey });
       const to = lastSuggest ? `预计派往：${lastSuggest.unit.name}` : "已受理，正在派单";
       showTicket(r.ticket_no, `请告知来电人工单号。${to}`);
+      Dups.markFiled(r.ticket_no);
       remember(r.ticket_no, "受理", f.text);
       C.done("file", r.ticket_no);
     } catch (e) {
@@ -174,9 +147,17 @@
     clear($("ticket")).classList.add("hidden");
     $("suggest-body").classList.add("hidden");
     $("suggest-empty").classList.remove("hidden");
+    Dups.reset();
     $("phone").focus();
   }
 
+  function linked(r, f) {
+    showTicket(r.ticket_no, `已关联到在办工单（该工单第 ${r.linked_calls} 次补充来电），未新建工单`);
+    remember(r.ticket_no, "关联", f.text);
+    C.done("link", r.ticket_no);
+  }
+
+  Dups.init({ fields, key: () => callKey, error: showError, linked });
   form.addEventListener("submit", submit);
   $("new-call").addEventListener("click", reset);
   for (const id of ["text", "address"]) $(id).addEventListener("input", suggestSoon);

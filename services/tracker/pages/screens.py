@@ -38,7 +38,7 @@ SCRIPTS: dict[str, tuple[str, ...]] = {
     "login": ("login",),
     "console": ("common", "duplicates", "console"),
     "squad": ("common", "photos", "squad"),
-    "dashboard": ("vendor/echarts.min", "common", "charts", "photos", "detail", "dashboard"),
+    "dashboard": ("vendor/echarts.min", "common", "charts", "extension", "photos", "detail", "dashboard"),
     "wall": ("vendor/echarts.min", "common", "charts", "wall"),
 }
 

@@ -5,8 +5,8 @@
   const { el, clear, $, api, meta, toast, time, pct } = C;
   let M = null;
   let span = "today";
-  const extensionRequests = new Map();  // ticket -> change, seen on the live feed
-  const OPEN = "dispatched,accepted,in_progress,reopened";
+  // overdue / near due: one definition (services/core/figures.py) for the tiles (stats `live`) and the lists
+  const DUE_CLS = { overdue: "late", near_due: "warn", ok: "ok", none: "ok" };
   const MODE_CLS = { 服务: "c-svc", 管理: "c-mgmt", 执法: "c-enf" };
   const RATING_CLS = { 满意: "c-sat", 基本满意: "c-basic", 不满意: "c-unsat" };
 
@@ -26,7 +26,9 @@
     tile(span === "today" ? "今日受理" : "近7日受理", t.received, "", "tile-received");
     tile("已派遣", t.dispatched, "", "tile-dispatched");
     tile("已处置", t.resolved, "", "tile-resolved");
-    tile("超时未办结", t.overdue_open, t.overdue_open ? "bad" : "", "tile-overdue");
+    const live = byUnit.live || {};
+    tile("已超时（当前）", live.overdue, live.overdue ? "bad" : "", "tile-overdue");
+    tile("即将超时（当前）", live.near_due, live.near_due ? "warn" : "", "tile-neardue");
     tile("响应率", pct(t.response_rate));
     tile("按期办结率", pct(t.on_time_resolution_rate));
     tile("返工率", pct(t.rework_rate));
@@ -44,9 +46,13 @@
   }
 
   function unitsTable(byUnit) {
+    const liveBy = (byUnit.live || {}).groups || {};
     const rows = (byUnit.groups || []).filter((g) => g.unit !== "(none)");
+    const none = { received: 0, response_rate: null, on_time_resolution_rate: null, satisfaction_rate: null,
+      disposal: Object.fromEntries(M.disposal_modes.map((m) => [m, { count: 0 }])) };
+    for (const u of Object.keys(liveBy)) if (u !== "(none)" && liveBy[u].overdue && !rows.some((g) => g.unit === u)) rows.push({ ...none, unit: u });
     const table = el("table", { class: "units" },
-      el("thead", {}, el("tr", {}, ["单位", "受理", "响应率", "按期办结率", "超时", "满意率", "服务/管理/执法"]
+      el("thead", {}, el("tr", {}, ["单位", "受理", "响应率", "按期办结率", "已超时（当前）", "满意率", "服务/管理/执法"]
         .map((h) => el("th", {}, h)))),
       el("tbody", {}, rows.map((g) => {
         const split = el("div", { class: "split" });
@@ -61,7 +67,7 @@
         return el("tr", {}, el("td", {}, C.label("unit", g.unit)), el("td", { class: "num" }, String(g.received)),
           el("td", { class: "num" }, pct(g.response_rate)),
           el("td", { class: "num " + rateCls(g.on_time_resolution_rate) }, pct(g.on_time_resolution_rate)),
-          el("td", { class: "num" + (g.overdue_open ? " bad" : "") }, String(g.overdue_open)),
+          ((n) => el("td", { class: "num" + (n ? " bad" : "") }, String(n)))((liveBy[g.unit] || {}).overdue || 0),
           el("td", { class: "num" }, pct(g.satisfaction_rate)), el("td", {}, split));
       })));
     clear($("units")).append(rows.length ? table : el("p", { class: "muted" }, "暂无数据"),
@@ -95,8 +101,9 @@
   function rateCls(r) { return r === null || r === undefined ? "" : r >= 0.9 ? "good" : r < 0.7 ? "bad" : ""; }
 
   function caseItem(c, extra) {
-    const d = c.status === "dispatched" ? c.accept_by : c.resolve_by;
-    const cd = C.countdown(d, c.received_at);
+    const due = c.due || {};
+    const cd = C.countdown(due.deadline, c.received_at);
+    if (DUE_CLS[due.state]) cd.cls = DUE_CLS[due.state];  // the server's state, as of the list's answer
     return el("li", {}, ticketLink(c.ticket_no), c.urgent ? C.badge("紧急", "urgent") : null,
       el("span", { class: "small" }, ` ${C.label("category", c.category)} · ${C.label("unit", c.unit)}`),
       el("span", { class: "countdown " + cd.cls }, extra || cd.text));
@@ -109,19 +116,21 @@
   }
 
   async function loadLists() {
-    const [over, open, todo, alerts] = await Promise.all([
+    const [over, near, todo, ext, alerts] = await Promise.all([
       api("GET", "/api/v1/cases?overdue=true&limit=50"),
-      api("GET", `/api/v1/cases?status=${OPEN}&overdue=false&limit=300`),
+      api("GET", "/api/v1/cases?near_due=true&limit=50"),
       api("GET", "/api/v1/cases?status=awaiting_decision,resolved&limit=50"),
+      api("GET", "/api/v1/cases?extension=requested&limit=50"),
       api("GET", "/api/v1/alerts?kind=hotspot,supervision&limit=15"),
     ]);
+    const counted = (n, shown) => (n ? (n > shown ? `（${n}，显示前 ${shown} 件）` : `（${n}）`) : "");
     fillList("overdue", over.cases.map((c) => caseItem(c)), "没有超时工单");
-    $("overdue-count").textContent = over.count ? `（${over.count}）` : "";
-    const near = open.cases.filter((c) => C.countdown(c.status === "dispatched" ? c.accept_by : c.resolve_by, c.received_at).cls === "warn");
-    fillList("neardue", near.map((c) => caseItem(c)), "没有即将超时的工单");
-    $("neardue-count").textContent = near.length ? `（${near.length}）` : "";
-    const pending = todo.cases.map((c) => caseItem(c, c.status === "resolved" ? "待核查" : "待裁定"));
-    for (const t of extensionRequests.keys()) pending.push(el("li", {}, ticketLink(t), el("span", { class: "countdown warn" }, "延期待审批")));
+    $("overdue-count").textContent = counted(over.total, over.count);
+    fillList("neardue", near.cases.map((c) => caseItem(c)), "没有即将超时的工单");
+    $("neardue-count").textContent = counted(near.total, near.count);
+    const pending = ext.cases.map((c) => caseItem(c, `延期待审批${c.extension_hours ? "（+" + c.extension_hours + " 小时）" : ""}`));
+    pending.forEach((li) => li.classList.add("ext-pending"));
+    pending.push(...todo.cases.map((c) => caseItem(c, c.status === "resolved" ? "待核查" : "待裁定")));
     fillList("todo", pending, "暂无");
     fillList("alerts", alerts.alerts.map((a) => el("li", { class: "alert " + a.kind }, C.badge(C.label("alert", a.kind), a.kind),
       " ", a.ticket_no ? ticketLink(a.ticket_no) : null, el("span", {}, " " + C.label("text", a.message)),
@@ -129,10 +138,6 @@
   }
 
   function onChange(change) {
-    if (change.type === "extension_requested") extensionRequests.set(change.ticket_no, change);
-    if (["extension_approved", "extension_refused", "resolved", "returned", "reassigned"].includes(change.type)) {
-      extensionRequests.delete(change.ticket_no);
-    }
     const list = $("feed");
     const first = list.firstChild;
     if (first && first.classList && first.classList.contains("muted")) clear(list);

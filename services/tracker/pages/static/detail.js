@@ -7,8 +7,7 @@ const Detail = (() => {
     // [action, label, path, form fields]
     ["verify", "核查结案", "verify", []],
     ["reopen", "返工", "reopen", [["reason", "返工原因", "textarea"]]],
-    ["extension_approve", "批准延期", "extension/approve", []],
-    ["extension_refuse", "驳回延期", "extension/refuse", []],
+    // 批准延期 / 驳回延期: in the extension section (extension.js), with the request and a refusal reason
     ["decide", "裁定承办单位", "decide", [["unit", "承办单位", "unit"], ["category", "类别（可选更正）", "category"]]],
     ["reassign", "改派", "reassign", [["unit", "改派到", "unit"], ["category", "类别（可选更正）", "category"]]],
     ["supervise", "督办", "supervise", [["note", "督办意见", "textarea"], ["unit", "督办单位（默认承办单位）", "unit?"]]],
@@ -54,7 +53,6 @@ const Detail = (() => {
 
   function actionArea(c, M) {
     const allowed = new Set(M.transitions[c.status] || []);
-    if (c.extension !== "requested") { allowed.delete("extension_approve"); allowed.delete("extension_refuse"); }
     const buttons = el("div", { class: "buttons wrap" });
     const panel = el("div", { class: "panel" });
     for (const [action, label, path, fields] of ACTIONS) {
@@ -84,12 +82,13 @@ const Detail = (() => {
     try {
       const r = await api("POST", `/api/v1/cases/${encodeURIComponent(c.ticket_no)}/${path}`, { ...body, action_id: C.uid() });
       C.done((ACTIONS.find((a) => a[2] === path) || [path])[0], c.ticket_no);  // the action done, not the new status
-      await open(c.ticket_no);
-      window.Dash.refresh();
+      await afterAction(c.ticket_no);
     } catch (e) {
       if (errNode) { errNode.textContent = e.message; errNode.classList.remove("hidden"); } else toast(e.message, "error");
     }
   }
+
+  async function afterAction(ticket) { await open(ticket); window.Dash.refresh(); }
 
   // a second city matter the text raises (routed nowhere), shown small beside the category
   function withSecondary(category, c, M) {
@@ -100,7 +99,7 @@ const Detail = (() => {
 
   // the case's stored photos as thumbnails (photos.js), then voice messages, links, photos not yet copied
   function photoRows(c) {
-    if (!window.Photos) return row("照片/语音", C.attachments(c));
+    if (typeof Photos === "undefined") return row("照片/语音", C.attachments(c));
     return [...row("现场照片", Photos.thumbs(c)), ...row("语音/链接", C.attachments(Photos.others(c)))];
   }
 
@@ -118,7 +117,7 @@ const Detail = (() => {
     body.append(
       el("div", { class: "detail-badges" }, C.badge(C.label("status", c.status), "st-" + c.status),
         c.urgent ? C.badge("紧急", "urgent") : null, c.review ? C.badge("需复核", "warn") : null,
-        c.extension === "requested" ? C.badge("延期待审批", "warn") : null),
+        c.extension ? C.badge(Extension.STATE[c.extension] || c.extension, "ext-" + c.extension + (c.extension === "requested" ? " warn" : "")) : null),
       el("p", { class: "text" }, c.text),
       el("dl", { class: "facts" },
         row("类别", withSecondary(cat ? `${cat.group_name} / ${cat.name}` : C.label("category", c.category), c, M)), row("地点", [c.territory_name, c.village].filter(Boolean).join(" / ")),
@@ -126,6 +125,7 @@ const Detail = (() => {
         row("受理时间", time(c.received_at)), row("签收时限", time(c.accept_by)), row("办结时限", time(c.resolve_by)),
         row("处置结果", c.result ? `${c.disposal_mode || ""} ${c.result}` : null), row("评价", c.rating), row("派单规则", c.rule ? C.label("rule", c.rule) : null),
         ...photoRows(c)),
+      Extension.section(c, (M.transitions[c.status] || []).includes("extension_approve"), () => afterAction(c.ticket_no)),
       actionArea(c, M),
       el("section", {}, el("h3", {}, "办理记录"), el("ol", { class: "history" }, (c.history || []).map((h) =>
         el("li", {}, el("span", { class: "t" }, C.when(h.at)), el("b", {}, C.label("event", h.type)),

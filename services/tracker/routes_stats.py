@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.tracker.auth import Principal, Role, require
 from services.tracker.routes_cases import db
-from services.tracker.stats import compute, load_facts, load_open
+from services.tracker.stats import compute, live_figures, load_facts
 
 router = APIRouter(prefix="/api/v1", tags=["stats"])
 MAX_SPAN = timedelta(days=366)
@@ -57,4 +57,4 @@ def stats(
     facts = load_facts(session, start, end)
     # `live`: open cases now, whatever day they came in (the overdue / near-due tiles = the lists)
     return {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by, "as_of": now.isoformat(),
-            **compute(facts, now, group_by, load_open(session))}
+            **compute(facts, now, group_by), "live": live_figures(session, now, group_by)}

@@ -1,8 +1,9 @@
 """KPIs of the resolution side (definitions: docs/kpis.md; the deadline figures: services/core/figures.py).
 
-``compute(facts, now, group_by, open_now)`` is pure: the same figures for the same cases.
-``load_facts`` reads the cases received in [from, to) from the database, ``load_open`` every
-open case whatever its reception day (the live overdue / near-due counts of the tiles).
+``compute(facts, now, group_by)`` is pure: the same figures for the same cases.
+``load_facts`` reads the cases received in [from, to) from the database; ``live_figures`` counts
+the open cases now, whatever their reception day (the overdue / near-due tiles), with the very
+conditions the case lists filter by (``services/tracker/figures_sql.py``).
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from services.core import figures as fig
+from services.tracker.figures_sql import near_due_clause, open_clause, overdue_clause
 from services.tracker.models import Case
 
 GROUPS = ("unit", "category", "territory")
@@ -26,20 +28,8 @@ SATISFIED = ("满意", "基本满意")
 NOT_HANDLED = tuple(sorted(fig.NOT_HANDLED))  # never due to be accepted/resolved by a unit
 
 
-class _Clocked:
-    status: str
-    received_at: datetime
-    accept_by: datetime | None
-    resolve_by: datetime | None
-    accepted_at: datetime | None
-
-    @property
-    def clock(self) -> fig.Clock:
-        return fig.Clock(self.status, self.received_at, self.accept_by, self.resolve_by, self.accepted_at)
-
-
 @dataclass(frozen=True)
-class CaseFacts(_Clocked):
+class CaseFacts:
     status: str
     unit: str | None
     category: str | None
@@ -55,25 +45,9 @@ class CaseFacts(_Clocked):
     disposal_mode: str | None
     rating: str | None
 
-
-@dataclass(frozen=True)
-class OpenFacts(_Clocked):
-    """An open case, for the live counts (overdue / near due now, whatever day it came in)."""
-
-    status: str
-    unit: str | None
-    category: str | None
-    territory: str | None
-    received_at: datetime
-    accept_by: datetime | None
-    resolve_by: datetime | None
-    accepted_at: datetime | None
-
-
-def load_open(session: Session) -> list[OpenFacts]:
-    cols = (Case.status, Case.unit, Case.category, Case.territory, Case.received_at, Case.accept_by,
-            Case.resolve_by, Case.accepted_at)
-    return [OpenFacts(*row) for row in session.execute(select(*cols).where(Case.status.in_(sorted(fig.OPEN))))]
+    @property
+    def clock(self) -> fig.Clock:
+        return fig.Clock(self.status, self.received_at, self.accept_by, self.resolve_by, self.accepted_at)
 
 
 def load_facts(session: Session, start: datetime, end: datetime) -> list[CaseFacts]:
@@ -149,30 +123,27 @@ def kpis(facts: Iterable[CaseFacts], now: datetime) -> dict[str, Any]:
     }
 
 
-def live(cases: Iterable[OpenFacts], now: datetime) -> dict[str, int]:
-    """Open cases now, and how many of them are overdue / near due (the tiles; the lists' filters)."""
-    states = Counter(fig.due(c.clock, now).state for c in cases if fig.is_open(c.status))
-    return {"open": sum(states.values()), "overdue": states[fig.DueState.OVERDUE],
-            "near_due": states[fig.DueState.NEAR_DUE]}
+def live_figures(session: Session, now: datetime, group_by: str | None) -> dict[str, Any]:
+    """Open cases now, and how many are overdue / near due, in total and per group (the tiles)."""
+    def counts(where: Any) -> Any:
+        return func.coalesce(func.sum(case((where, 1), else_=0)), 0)
 
-
-def live_figures(cases: list[OpenFacts], now: datetime, group_by: str | None) -> dict[str, Any]:
-    out: dict[str, Any] = {"as_of": now.isoformat(), **live(cases, now)}
+    figures = (func.count(), counts(overdue_clause(now)), counts(near_due_clause(now)))
+    names = ("open", "overdue", "near_due")
+    total = session.execute(select(*figures).where(open_clause())).one()
+    out: dict[str, Any] = {"as_of": now.isoformat(), **{n: int(v) for n, v in zip(names, total, strict=True)}}
     if group_by is not None:
-        groups: dict[str, list[OpenFacts]] = defaultdict(list)
-        for c in cases:
-            groups[getattr(c, group_by) or "(none)"].append(c)
-        out["groups"] = {key: live(rows, now) for key, rows in sorted(groups.items())}
+        column = getattr(Case, group_by)
+        rows = session.execute(select(column, *figures).where(open_clause()).group_by(column)).all()
+        out["groups"] = {key or "(none)": {n: int(v) for n, v in zip(names, values, strict=True)}
+                         for key, *values in sorted(rows, key=lambda r: r[0] or "")}
     return out
 
 
-def compute(facts: list[CaseFacts], now: datetime, group_by: str | None,
-            open_now: list[OpenFacts] | None = None) -> dict[str, Any]:
+def compute(facts: list[CaseFacts], now: datetime, group_by: str | None) -> dict[str, Any]:
     if group_by is not None and group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {GROUPS}")
     out: dict[str, Any] = {"total": kpis(facts, now)}
-    if open_now is not None:
-        out["live"] = live_figures(open_now, now, group_by)
     if group_by is not None:
         groups: dict[str, list[CaseFacts]] = defaultdict(list)
         for f in facts:

@@ -1,10 +1,12 @@
 """Extensions on the command centre's page (issue 17): a squad's pending request is listed in
 待指挥中心处理 and shown in the case (after a reload too); 驳回延期 asks for a reason (a Chinese error
-when it is empty) and the case then shows the refusal; 批准延期 moves the deadline."""
+when it is empty) and the case then shows the refusal; 批准延期 moves the deadline.  And the overdue /
+near-due tiles equal their lists (one definition: services/core/figures.py)."""
 
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -107,4 +109,29 @@ def test_a_pending_request_survives_a_reload_and_can_be_approved(
     after = case_row(sqlite_url, ticket).resolve_by
     assert before is not None and after is not None and (after - before).total_seconds() == 48 * 3600
     expect(dialog.locator(".history")).to_contain_text("批准延期")
+    assert not [e for e in errors if "favicon" not in e], errors
+
+
+def test_overdue_and_near_due_tiles_equal_their_lists(browser: Browser, stack_factory: Any, sqlite_url: str) -> None:
+    """The shift's defect: the tile counted today's overdue cases (2), the list every overdue case (35)."""
+    stack = stack_factory(sqlite_url, services=("api",))
+    tokens = users(sqlite_url)
+    sessions = make_sessionmaker(make_engine(sqlite_url))
+    now = datetime.now(UTC)
+    for _ in range(33):  # received yesterday, still open: overdue now
+        make_case(sessions, received_at=now - timedelta(hours=30))
+    for _ in range(2):   # received today, past the 30-minute accept deadline
+        make_case(sessions, received_at=now - timedelta(hours=1))
+    for _ in range(3):   # 50 of 60 minutes used: near due
+        make_case(sessions, received_at=now - timedelta(minutes=50), accept_in=timedelta(hours=1))
+    make_case(sessions, received_at=now - timedelta(minutes=5))  # fine
+    errors: list[str] = []
+    dash = login(browser, stack.base_url, tokens["command"], LAPTOP, errors)
+    expect(dash.locator("#overdue li").first).to_be_visible(timeout=15000)
+    expect(dash.locator("#tile-overdue .tile-v")).to_have_text("35")
+    expect(dash.locator("#overdue-count")).to_have_text("（35）")
+    expect(dash.locator("#overdue li")).to_have_count(35)
+    expect(dash.locator("#tile-neardue .tile-v")).to_have_text("3")
+    expect(dash.locator("#neardue-count")).to_have_text("（3）")
+    expect(dash.locator("#neardue li .countdown.warn")).to_have_count(3)
     assert not [e for e in errors if "favicon" not in e], errors

@@ -1,6 +1,7 @@
 """The tile equals the list: on generated cases (assorted statuses and deadlines, SQLite and PostgreSQL)
-the overdue / near-due counts of GET /api/v1/stats (the tiles, the core's predicates in Python) equal
-what GET /api/v1/cases?overdue= / ?near_due= lists (the SQL translation), case for case."""
+the overdue / near-due counts of GET /api/v1/stats (`live`, the tiles) equal what
+GET /api/v1/cases?overdue= / ?near_due= lists, and both pick exactly the cases the core's own
+predicates (services/core/figures.py, run here in Python) pick; the period KPI agrees too."""
 
 from __future__ import annotations
 

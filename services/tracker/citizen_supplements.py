@@ -105,7 +105,8 @@ def add_photo(sessions: sessionmaker[Session], store: MediaStore, add: Addition,
         photos = _photos(case)
         for _, att in photos:
             if att.get("upload_id") == upload_id or att.get("sha256") == sha:
-                return {"ticket_no": add.ticket_no, "added": "photo", "photos": len(photos), "replayed": True}
+                return {"ticket_no": add.ticket_no, "added": "photo", "stored": True, "photos": len(photos),
+                        "replayed": True}
         if len(photos) >= PHOTOS_PER_CASE:
             raise SupplementError(409, f"每个工单最多补充 {PHOTOS_PER_CASE} 张照片")
         if len(_mine(s, case)) >= ADDITIONS_PER_CASE:
@@ -115,5 +116,6 @@ def add_photo(sessions: sessionmaker[Session], store: MediaStore, add: Addition,
                "fetched_at": add.now.isoformat()}
         supplements.add(s, complaint_id=case.complaint_id, ticket_no=case.ticket_no, actor=add.actor,
                         data={"attachments": [att], "channel": "web"}, engine=None)  # a photo brings no place
-    return {"ticket_no": add.ticket_no, "added": "photo", "photos": len(photos) + 1, "replayed": False}
+    return {"ticket_no": add.ticket_no, "added": "photo", "stored": True, "photos": len(photos) + 1,
+            "replayed": False}
 

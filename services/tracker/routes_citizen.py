@@ -57,7 +57,6 @@ PHOTO_MAX_BYTES = 5 * 2**20
 PHOTO_TOO_LARGE = f"照片过大（上限 {PHOTO_MAX_BYTES // 2**20} MB），请换一张或压缩后重试"
 # the request guard's larger body limit for the photo uploads (services/tracker/app.py)
 PHOTO_LIMIT = BodyLimit(re.compile(r"^/api/v1/public/cases/[A-Z]{1,6}\d{14}/photos$"), PHOTO_MAX_BYTES, PHOTO_TOO_LARGE)
-Last4Header = Annotated[str, Header(alias="X-Phone-Last4", pattern=LAST4, description="手机号后四位")]
 UploadKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200, pattern=r"^[\x21-\x7e]+$")]
 
 
@@ -229,9 +228,12 @@ async def _body(request: Request, limit: int) -> bytes:
              responses={200: {"description": "重复上传：该照片已补充"}, 409: {"description": "工单已办结或照片已满"},
                         413: {"description": "照片过大"}, 415: {"description": "不是可识别的图片"},
                         429: {"description": "补充过于频繁"}})
-async def photo(request: Request, ticket_no: Annotated[str, TICKET], last4: Last4Header,
+async def photo(request: Request, ticket_no: Annotated[str, TICKET],
+                phone_last4: Annotated[str, Query(pattern=LAST4, description="手机号后四位")],
                 key: UploadKey = None) -> Any:
-    """The body is the photo itself (JPEG, PNG or WebP, decided by its bytes)."""
+    """The body is the photo itself (JPEG, PNG or WebP, decided by its bytes); ``Idempotency-Key`` names it
+    (the page's photos.js uploads this way, as for the squad: a retry is stored once)."""
+    last4 = phone_last4
     case = await _checked(request, ticket_no, last4)
     content = await _body(request, PHOTO_MAX_BYTES)
     if not content:

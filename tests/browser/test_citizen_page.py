@@ -87,12 +87,12 @@ def test_citizen_looks_up_adds_and_rates_on_a_phone(browser: Browser, stack_fact
     expect(page.locator("#c-timeline li span").last).to_have_text("您补充了文字说明")
     expect(page.locator("#c-headline")).to_have_text("白蒲镇城管执法中队已签收，正在处置")
 
-    # a photo from the gallery: resized in the browser, uploaded with progress, counted
-    page.set_input_files("#c-photo-pick", files=[{"name": "site.png", "mimeType": "image/png",
-                                                  "buffer": png(2000, 1500, seed=3)}])
-    expect(page.locator("#c-uploads li .c-state")).to_have_text("已上传", timeout=20000)
+    # a photo from the gallery (photos.js, as for the squad): resized in the browser, uploaded with progress
+    page.set_input_files("#c-photo-box input[data-photo-input=gallery]",
+                         files=[{"name": "site.png", "mimeType": "image/png", "buffer": png(2000, 1500, seed=3)}])
+    expect(page.locator("#c-photo-box li.photo .photo-state")).to_have_text("已上传", timeout=20000)
     expect(page.locator("#c-photo-count")).to_have_text("1")
-    assert (page.locator("#c-uploads li img").get_attribute("src") or "").startswith("data:image/jpeg")
+    assert (page.locator("#c-photo-box li.photo img").get_attribute("src") or "").startswith("data:image/jpeg")
     expect(page.locator("#c-timeline li span").last).to_have_text("您补充了1张照片")
     page.screenshot(path=str(artifacts / "citizen_progress.png"), full_page=True)
     case = staff_case()

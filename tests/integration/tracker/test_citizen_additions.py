@@ -32,8 +32,9 @@ def add_text(api: Api, ticket: str, text: str, last4: str = LAST4) -> object:
 
 def add_photo(api: Api, ticket: str, content: bytes, last4: str = LAST4, key: str | None = None,
               content_type: str = "image/jpeg") -> object:
-    headers = {"X-Phone-Last4": last4, "Content-Type": content_type, **({"Idempotency-Key": key} if key else {})}
-    return api.client.post(f"{PUBLIC}/{ticket}/photos", content=content, headers=headers)
+    headers = {"Content-Type": content_type, **({"Idempotency-Key": key} if key else {})}
+    return api.client.post(f"{PUBLIC}/{ticket}/photos", params={"phone_last4": last4}, content=content,
+                           headers=headers)
 
 
 def supplements_of(api: Api, ticket: str) -> int:
@@ -148,6 +149,7 @@ def test_additions_reach_the_squad_and_the_command_centre_and_no_one_else(api: A
     assert len(photo) > 65536  # over the API's ordinary body limit
     up = add_photo(api, ticket, photo, key="citizen-photo-1", content_type="image/png")
     assert up.status_code == 201, up.text  # type: ignore[attr-defined]
+    assert up.json()["stored"] is True and "stored_url" not in up.json()  # type: ignore[attr-defined]
     retry = add_photo(api, ticket, photo, key="citizen-photo-1", content_type="image/png")
     assert retry.status_code == 200 and retry.json()["replayed"] is True  # type: ignore[attr-defined]
     assert supplements_of(api, ticket) == 2

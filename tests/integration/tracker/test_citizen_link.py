@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -58,3 +59,18 @@ def test_the_public_url_must_be_a_plain_http_address() -> None:
     with pytest.raises(ValueError):
         TrackerSettings(public_base_url="https://x.example/?a=1")
     assert TrackerSettings(public_base_url="https://x.example/12319").public_base_url == "https://x.example/12319"
+
+
+def test_the_citizen_page_needs_no_login_and_runs_under_the_strict_csp(api: Api) -> None:
+    r = api.client.get("/citizen")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "style-src 'self'" in csp and "unsafe-inline" not in csp
+    assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
+    html = r.text
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
+    assert "<style" not in html and " style=" not in html
+    assert not re.search(r"\son[a-z]+=", html), "inline event handler"
+    for src in re.findall(r'(?:src|href)="(/static/[^"?]+)', html):
+        assert api.client.get(src).status_code == 200, src
+    assert "/static/photos.js" in html and "/static/citizen.js" in html

@@ -1,14 +1,12 @@
 "use strict";
 /* The citizens' page: look up a case by ticket number + the phone's last four digits, read its progress,
    add text or photos while it is open, rate it once resolved.  Everything from the API is shown with
-   textContent.  The last four digits stay in this page's memory only (never in the address or storage). */
+   textContent.  The last four digits stay in this page's memory (never in the address bar); only a photo
+   still waiting for its upload keeps them, in this browser's IndexedDB (photos.js), until the server has it. */
 (() => {
   const TICKET = /^[A-Z]{1,6}\d{14}$/;
   const LAST4 = /^\d{4}$/;
   const API = "/api/v1/public/cases/";
-  const MAX_SIDE = 1600; // photos are resized in the browser before upload
-  const MAX_BYTES = 5 * 1024 * 1024;
-  const RETRIES = 4;
   const $ = (id) => document.getElementById(id);
   let who = null; // { ticket, last4 } of the case on screen
 
@@ -97,6 +95,7 @@
     $("c-result").textContent = c.result || "";
     show($("c-add"), Boolean(c.can_add));
     $("c-photo-count").textContent = String(c.photos_added || 0);
+    mountPicker(c);
     show($("c-rate"), Boolean(c.can_rate));
     show($("c-rated"), Boolean(c.rating));
     $("c-rating").textContent = c.rating || "";
@@ -125,7 +124,8 @@
   function again() {
     who = null;
     $("c-last4").value = "";
-    clear($("c-uploads"));
+    clear($("c-photo-box"));
+    pickerFor = null;
     show($("c-case"), false);
     show($("c-lookup"), true);
     $("c-ticket").focus();
@@ -148,111 +148,27 @@
     await refresh();
   }
 
-  // --- photos -----------------------------------------------------------------------------
-  async function decode(file) {
-    if (window.createImageBitmap) return createImageBitmap(file);
-    const url = await new Promise((ok, fail) => {
-      const fr = new FileReader();
-      fr.onload = () => ok(fr.result);
-      fr.onerror = () => fail(fr.error);
-      fr.readAsDataURL(file);
-    });
-    return new Promise((ok, fail) => {
-      const img = new Image();
-      img.onload = () => ok(img);
-      img.onerror = () => fail(new Error("decode"));
-      img.src = url;
-    });
+  // --- photos (photos.js, as on the squad's page: resized, kept until confirmed, retried, resumed) ------
+  const photos = typeof Photos === "undefined" ? null : Photos.queue("citizen");
+  let pickerFor = null; // the ticket whose picker is shown
+
+  function mountPicker(c) {
+    const box = $("c-photo-box");
+    if (!photos || !c.can_add) { clear(box); pickerFor = null; return; }
+    if (pickerFor === c.ticket_no) return; // keep the list of uploads across refreshes
+    pickerFor = c.ticket_no;
+    const url = `${API}${encodeURIComponent(who.ticket)}/photos?phone_last4=${encodeURIComponent(who.last4)}`;
+    clear(box).appendChild(Photos.picker(photos, who.ticket, url));
   }
 
-  function draw(img, side) {
-    const w = img.width, h = img.height;
-    const k = Math.min(1, side / Math.max(w, h));
-    const canvas = document.createElement("canvas");
-    canvas.width = Math.max(1, Math.round(w * k));
-    canvas.height = Math.max(1, Math.round(h * k));
-    canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
-    return canvas;
-  }
-
-  /** { blob, thumb }: the photo as a JPEG of at most MAX_SIDE px, and a small preview (data: URL). */
-  async function prepare(file) {
-    let img;
-    try { img = await decode(file); } catch (_) { img = null; }
-    if (!img) {
-      if (/^image\/(jpeg|png|webp)$/.test(file.type)) return { blob: file, thumb: null };
-      throw new Error("无法读取这张照片，请换一张（支持 JPG、PNG、WebP）");
-    }
-    const blob = await new Promise((ok) => draw(img, MAX_SIDE).toBlob(ok, "image/jpeg", 0.85));
-    const thumb = draw(img, 112).toDataURL("image/jpeg", 0.7);
-    if (img.close) img.close();
-    return { blob: blob || file, thumb };
-  }
-
-  /** One try: resolves { status, data } (status 0: the connection failed). */
-  function send(blob, key, onProgress) {
-    return new Promise((resolve) => {
-      const x = new XMLHttpRequest();
-      x.open("POST", `${API}${encodeURIComponent(who.ticket)}/photos`);
-      x.setRequestHeader("X-Phone-Last4", who.last4);
-      x.setRequestHeader("Idempotency-Key", key);
-      x.setRequestHeader("Content-Type", blob.type || "application/octet-stream");
-      x.timeout = 60000;
-      x.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
-      x.onload = () => {
-        let data = null;
-        try { data = JSON.parse(x.responseText); } catch (_) { data = null; }
-        resolve({ status: x.status, data });
-      };
-      x.onerror = x.ontimeout = x.onabort = () => resolve({ status: 0, data: null });
-      x.send(blob);
-    });
-  }
-
-  const sleep = (ms) => new Promise((ok) => setTimeout(ok, ms));
-
-  async function upload(file) {
-    const li = el("li");
-    const img = el("img", { alt: "待上传的照片" });
-    const bar = el("progress", { max: "1", value: "0" });
-    const state = el("span", { class: "c-state" }, "准备中");
-    li.append(img, bar, state);
-    $("c-uploads").appendChild(li);
-    let prepared;
-    try { prepared = await prepare(file); } catch (e) {
-      state.textContent = e.message; state.className = "c-state bad"; bar.remove(); return false;
-    }
-    if (prepared.thumb) img.src = prepared.thumb; else img.remove();
-    if (prepared.blob.size > MAX_BYTES) {
-      state.textContent = "照片过大（上限 5 MB）"; state.className = "c-state bad"; bar.remove(); return false;
-    }
-    const key = uid(); // the same key on every retry: the photo is stored once
-    for (let attempt = 0; attempt <= RETRIES; attempt++) {
-      state.textContent = attempt ? `重试第${attempt}次` : "上传中";
-      const r = await send(prepared.blob, key, (p) => { bar.value = p; });
-      if (r.status === 200 || r.status === 201) {
-        bar.value = 1; bar.remove();
-        state.textContent = "已上传"; state.className = "c-state ok";
-        return true;
-      }
-      if (r.status !== 0 && r.status < 500) {
-        state.textContent = message(r.status, r.data); state.className = "c-state bad"; bar.remove();
-        return false;
-      }
-      await sleep(1000 * 2 ** attempt);
-    }
-    state.textContent = "网络不稳定，上传失败，请稍后重新选择这张照片"; state.className = "c-state bad";
-    return false;
-  }
-
-  async function onPhotos(ev) {
-    const files = Array.from(ev.target.files || []);
-    ev.target.value = "";
-    let done = 0;
-    for (const f of files) if (await upload(f)) done++;
-    if (done) {
-      toast(`已补充 ${done} 张照片`);
-      await refresh();
+  let refreshTimer = 0;
+  function onPhoto(item) {
+    if (!item || item.state !== "done" || item.told) return;
+    item.told = true;
+    toast("照片已上传，承办单位会看到");
+    if (who && item.key === who.ticket) {
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(refresh, 300); // one refresh for several photos
     }
   }
 
@@ -277,8 +193,10 @@
     $("c-form").addEventListener("submit", onLookup);
     $("c-add-form").addEventListener("submit", onAdd);
     $("c-rate-form").addEventListener("submit", onRate);
-    $("c-photo-camera").addEventListener("change", onPhotos);
-    $("c-photo-pick").addEventListener("change", onPhotos);
+    if (photos) {
+      photos.on(onPhoto);
+      photos.resume(); // photos a closed tab or a lost connection left behind are uploaded now
+    }
     $("c-again").addEventListener("click", again);
     $("c-headline").setAttribute("tabindex", "-1");
     const t = (new URLSearchParams(location.search).get("t") || "").trim().toUpperCase();

@@ -124,7 +124,7 @@ const Photos = (() => {
         clearTimeout(stall);
         let data = null;
         try { data = JSON.parse(x.responseText); } catch (e) { data = null; }
-        if (x.status >= 200 && x.status < 300 && data && data.stored_url) ok(data);
+        if (x.status >= 200 && x.status < 300 && data && (data.stored_url || data.stored === true)) ok(data);
         else bad(failure(x.status === 200 ? 0 : x.status, data));
       };
       x.onerror = x.onabort = x.ontimeout = () => { clearTimeout(stall); bad(failure(0, null)); };

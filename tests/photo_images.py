@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import struct
 import zlib
 
@@ -36,3 +37,10 @@ def png(width: int, height: int, seed: int = 0) -> bytes:
         rows += b"\x00" + base  # filter byte: none
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + _chunk(b"IDAT", zlib.compress(bytes(rows), 6)) + _chunk(b"IEND", b""))
+
+
+def noisy_png(width: int, height: int) -> bytes:
+    """An RGB PNG of random pixels: its JPEG stays large, so an upload takes a while on a throttled line."""
+    rows = b"".join(b"\x00" + os.urandom(3 * width) for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + _chunk(b"IDAT", zlib.compress(rows, 1)) + _chunk(b"IEND", b""))

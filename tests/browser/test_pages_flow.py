@@ -15,6 +15,7 @@ from sqlalchemy import update
 from services.platform.db import make_engine, make_sessionmaker
 from services.tracker.auth import Role, add_user
 from services.tracker.models import Case
+from tests.photo_images import JPEG_48x32
 
 pytestmark = pytest.mark.browser
 XSS = "<script>window.__xss=1</script><img src=x onerror=window.__xss=2>' OR '1'='1"
@@ -124,10 +125,12 @@ def test_operator_squad_and_command_centre_in_a_browser(browser: Browser, stack_
 
     card.locator("button[data-action=accept]").click()
     expect(card.locator(".badge.st-accepted")).to_be_visible(timeout=10000)
+    card.locator("input[data-photo-input=camera]").set_input_files(  # a site photo (tests/browser/test_squad_photos.py)
+        [{"name": "site.jpg", "mimeType": "image/jpeg", "buffer": JPEG_48x32}])
+    expect(card.locator(".thumbs img")).to_have_count(1, timeout=15000)
     card.locator("button[data-action=resolve]").click()
     card.locator("textarea[name=result]").fill("已到现场责令停止夜间施工，施工方已停工并承诺整改")
     card.locator("input[type=radio][value=管理]").check()
-    card.locator("input[name=photos]").fill("https://example.org/photos/1.jpg")
     squad.screenshot(path=str(artifacts / "squad_phone_resolve.png"), full_page=True)
     card.locator("form button[type=submit]").click()
     expect(card).to_have_count(0, timeout=10000)  # resolved cases leave the queue
@@ -145,6 +148,7 @@ def test_operator_squad_and_command_centre_in_a_browser(browser: Browser, stack_
     expect(dialog).to_contain_text("13812345678")  # the command centre sees the full number
     expect(dialog.locator(".facts .secondary")).to_have_text("　另一诉求：店外经营")
     expect(dialog.locator(".history")).to_contain_text("关联来电")
+    expect(dialog.locator(".thumbs .thumb-cap")).to_have_text("处置照片")  # the feedback's photo
     dash.screenshot(path=str(artifacts / "dashboard_detail.png"), full_page=False)
     dialog.locator("button[data-action=verify]").click()
     expect(dialog.locator(".badge.st-closed")).to_be_visible(timeout=10000)

@@ -1,12 +1,12 @@
 """Figures of the wall screen, each one SQL aggregate (never a load of every case).
 
 - ``hourly``: cases received in each hour of a city day (24 ``SUM(CASE ...)`` columns, one row).
-- ``by_territory``: received since a moment and open now, per territory (two GROUP BYs).
+- ``by_territory``: received since a moment, open now and overdue now, per territory (GROUP BYs).
 - ``recent``: the latest case events (joined to their case) and alerts, newest first, in the shape
   of the live feed's changes so the page renders both alike.
 
-"Open" is every status except resolved, closed, merged, forwarded and answered (the one
-definition of issue 17, ``services.core.figures.OPEN``).
+"Open" and "overdue" are the one definition of each (``services.core.figures``), read through
+``stats.live_figures`` like the dashboard's tiles.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from services.core.workflow import CaseStatus
 from services.tracker.models import AlertRow, Case, CaseEventRow
+from services.tracker.stats import live_figures
 
-FINISHED = ("resolved", "closed", "merged", "forwarded", "answered")
-OPEN = sorted(s.value for s in CaseStatus if s.value not in FINISHED)
+FIGURES = ("today", "open", "overdue")
 
 
 def day_start(day: date, tz: ZoneInfo) -> datetime:
@@ -45,15 +44,17 @@ def hourly(session: Session, day: date, tz: ZoneInfo) -> list[int]:
     return [int(v or 0) for v in row]
 
 
-def by_territory(session: Session, since: datetime) -> dict[str | None, dict[str, int]]:
-    """territory -> {"today": received since ``since``, "open": not finished now}."""
+def by_territory(session: Session, since: datetime, now: datetime) -> dict[str | None, dict[str, int]]:
+    """territory -> {"today": received since ``since``, "open": open now, "overdue": overdue now}.
+
+    Open and overdue are the dashboard's live tiles per territory (``stats.live_figures``)."""
     out: dict[str | None, dict[str, int]] = {}
     received = select(Case.territory, func.count()).where(Case.received_at >= since).group_by(Case.territory)
     for territory, n in session.execute(received):
-        out.setdefault(territory, {"today": 0, "open": 0})["today"] = int(n)
-    still_open = select(Case.territory, func.count()).where(Case.status.in_(OPEN)).group_by(Case.territory)
-    for territory, n in session.execute(still_open):
-        out.setdefault(territory, {"today": 0, "open": 0})["open"] = int(n)
+        out.setdefault(territory, dict.fromkeys(FIGURES, 0))["today"] = int(n)
+    for key, figures in live_figures(session, now, "territory")["groups"].items():
+        entry = out.setdefault(None if key == "(none)" else key, dict.fromkeys(FIGURES, 0))
+        entry["open"], entry["overdue"] = figures["open"], figures["overdue"]
     return out
 
 

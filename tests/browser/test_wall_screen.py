@@ -5,19 +5,23 @@ CSP error.  The working dashboard draws its charts with ECharts too."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 from sqlalchemy import update
 
 from services.platform.db import make_engine, make_sessionmaker
 from services.tracker.models import Case
 from tests.browser.test_pages_flow import login, users
+from tests.conftest import REPO
 from tests.e2e.test_pipeline import wait_routed
 from tests.integration.tracker.conftest import make_case
 
@@ -84,8 +88,13 @@ def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Brow
         expect(tile.locator(".nm")).to_have_text(town["short"])
         expect(tile.locator(".n")).to_have_text(str(town["today"]))
         expect(tile.locator(".o")).to_have_text(f"在办 {town['open']}")
+        if town["overdue"]:
+            expect(tile.locator(".x")).to_have_text(f"超时 {town['overdue']}")
+        else:
+            expect(tile.locator(".x")).to_have_count(0)
     assert tile_count(page, "320682105") == 1 and tile_count(page, "320682001") == 1
     assert tile_count(page, "320682104") == 1 and tile_count(page, "320682117") == 0
+    expect(page.locator('#wall-map .town.late[data-code="320682117"] .x')).to_have_text("超时 3")  # last week's, never accepted
 
     # the trend: one ECharts instance with today and the same day last week
     page.wait_for_function(f"() => {{ try {{ return {TREND_SERIES} === 2; }} catch (e) {{ return false; }} }}", timeout=10000)
@@ -94,6 +103,11 @@ def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Brow
     expect(page.locator("#wall-trend-sum")).to_contain_text("今日 3 件")
     expect(page.locator("#kpi-received .v")).to_have_text("3")
     expect(page.locator("#kpi-resolved .v")).to_have_text("1")
+    # the KPIs and the map agree: open / overdue now, summed over the towns and the rest of the city
+    for kpi, figure in (("open", "open"), ("overdue", "overdue")):
+        total = sum(t[figure] for t in figures["towns"]) + figures["other"][figure]
+        expect(page.locator(f"#kpi-{kpi} .v")).to_have_text(str(total))
+    assert figures["other"]["overdue"] + sum(t["overdue"] for t in figures["towns"]) >= 3
     expect(page.locator("#live.on")).to_be_visible(timeout=15000)
 
     # nothing scrolls on the wall, and every panel lies inside the screen
@@ -123,5 +137,45 @@ def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Brow
     assert box is not None
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.6)
     page.wait_for_timeout(300)
+    assert page.evaluate("window.__csp") == []
+    assert not [e for e in errors if "favicon" not in e], errors
+
+
+def geojson_city(root: Path) -> Path:
+    """A copy of Rugao's configuration whose map.yaml names a GeoJSON layer (a square around each town)."""
+    folder = root / "cities" / "rugao"
+    shutil.copytree(REPO / "config" / "cities" / "rugao", folder)
+    towns = yaml.safe_load((folder / "map.yaml").read_text(encoding="utf-8"))["towns"]
+    d = 0.025
+    features = [{"type": "Feature", "properties": {"code": t["territory"], "name": t["short"]},
+                 "geometry": {"type": "Polygon", "coordinates": [[
+                     [t["lon"] - d, t["lat"] - d], [t["lon"] + d, t["lat"] - d], [t["lon"] + d, t["lat"] + d],
+                     [t["lon"] - d, t["lat"] + d], [t["lon"] - d, t["lat"] - d]]]}} for t in towns]
+    (folder / "towns.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}), encoding="utf-8")
+    with (folder / "map.yaml").open("a", encoding="utf-8") as f:
+        f.write("geojson: towns.geojson\nfeature_key: code\n")
+    return root / "cities"
+
+
+def test_wall_draws_the_citys_geojson_layer_when_configured(browser: Browser, stack_factory: Any, sqlite_url: str,
+                                                            tmp_path: Path, artifacts: Path) -> None:
+    stack = stack_factory(sqlite_url, config_root=str(geojson_city(tmp_path)))
+    tokens = users(sqlite_url)
+    ticket = file_complaint(stack, "白蒲镇唐堡村有个工地晚上十一点还在打桩，吵得整栋楼睡不着", "geo-1")
+    wait_routed(stack.base_url, stack.headers, ticket)
+    errors: list[str] = []
+    page = login(browser, stack.base_url, tokens["command"], WALL, errors)
+    page.add_init_script(CSP_PROBE)
+    page.goto("/wall")
+    page.wait_for_function("() => window.Wall && window.Wall.mode() === 'geojson'", timeout=15000)
+    series = page.evaluate("echarts.getInstanceByDom(document.querySelector('#wall-map .ec')).getOption().series[0]")
+    figures = httpx.get(f"{stack.base_url}/api/v1/wall/map", headers=stack.headers, timeout=10).json()
+    assert figures["mode"] == "geojson" and series["type"] == "map"
+    assert {d["name"]: d["value"] for d in series["data"]} == {t["code"]: t["today"] for t in figures["towns"]}
+    assert dict((d["name"], d["value"]) for d in series["data"])["320682105"] == 1
+    assert page.locator("#wall-map .town").count() == 0  # the layer, not the tiles
+    expect(page.locator("#wall-feed li", has_text=ticket).first).to_be_visible(timeout=5000)
+    assert page.evaluate("document.scrollingElement.scrollHeight <= innerHeight")
+    page.screenshot(path=str(artifacts / "wall_1920x1080_geojson.png"))
     assert page.evaluate("window.__csp") == []
     assert not [e for e in errors if "favicon" not in e], errors

@@ -39,17 +39,18 @@ def _tz(request: Request) -> ZoneInfo:
     return ZoneInfo(request.app.state.core.city.timezone)
 
 
-@router.get("/map", summary="大屏地图：各镇（街道、区）今日受理与在办")
+@router.get("/map", summary="大屏地图：各镇（街道、区）今日受理、在办与已超时")
 def wall_map(request: Request, _: Command, session: Annotated[Session, Depends(db)]) -> dict[str, Any]:
     tz = _tz(request)
     now = datetime.now(UTC)
     today = now.astimezone(tz).date()
-    counts = wall_figures.by_territory(session, wall_figures.day_start(today, tz))
+    counts = wall_figures.by_territory(session, wall_figures.day_start(today, tz), now)
     cmap = _map(request)
-    towns = [{**t, **counts.get(t["code"], {"today": 0, "open": 0})} for t in cmap.public()["towns"]]
+    zero = dict.fromkeys(wall_figures.FIGURES, 0)
+    towns = [{**t, **counts.get(t["code"], zero)} for t in cmap.public()["towns"]]
     shown = {t["code"] for t in towns}
     rest = [c for code, c in counts.items() if code not in shown]
-    other = {"name": OTHER, "today": sum(c["today"] for c in rest), "open": sum(c["open"] for c in rest)}
+    other = {"name": OTHER, **{f: sum(c[f] for c in rest) for f in wall_figures.FIGURES}}
     return {**cmap.public(), "towns": towns, "other": other, "date": today.isoformat(), "as_of": now.isoformat()}
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from services.core import figures as fig
 from services.tracker.models import AlertRow, Case
 from tests.integration.tracker.conftest import Api, make_case
 
@@ -17,7 +18,6 @@ pytestmark = pytest.mark.integration
 TZ = ZoneInfo("Asia/Shanghai")
 H = timedelta(hours=1)
 ENDPOINTS = ("/api/v1/wall/map", "/api/v1/wall/trend", "/api/v1/wall/recent", "/api/v1/wall/geojson")
-FINISHED = {"resolved", "closed", "merged", "forwarded", "answered"}
 
 
 def seed(api: Api) -> list[str]:
@@ -44,6 +44,15 @@ def seed(api: Api) -> list[str]:
 def cases(api: Api) -> list[tuple[str | None, str, datetime]]:
     with api.sessions() as s:
         return [(t, st, at.astimezone(TZ)) for t, st, at in s.execute(select(Case.territory, Case.status, Case.received_at))]
+
+
+def overdue_now(api: Api) -> Counter[str | None]:
+    """The core's own predicate (services/core/figures.py), case by case."""
+    now = datetime.now(UTC)
+    with api.sessions() as s:
+        rows = s.scalars(select(Case)).all()
+        return Counter(c.territory for c in rows if fig.is_overdue(
+            fig.Clock(c.status, c.received_at, c.accept_by, c.resolve_by, c.accepted_at), now))
 
 
 def test_only_the_command_centre_and_admin_open_the_wall(api: Api) -> None:
@@ -87,12 +96,15 @@ def test_map_counts_every_town_today_and_open(api: Api) -> None:
     rows = cases(api)
     today = datetime.now(TZ).date()
     received = Counter(t for t, _, at in rows if at.date() == today)
-    still_open = Counter(t for t, st, _ in rows if st not in FINISHED)
+    still_open = Counter(t for t, st, _ in rows if fig.is_open(st))
+    late = overdue_now(api)
     for code, town in towns.items():
-        assert (town["today"], town["open"]) == (received[code], still_open[code]), town
-    assert towns["320682105"]["today"] >= 2 and towns["320682001"]["open"] >= 1
+        assert (town["today"], town["open"], town["overdue"]) == (received[code], still_open[code], late[code]), town
+    assert towns["320682105"]["today"] >= 2 and towns["320682001"]["open"] >= 1 and towns["320682105"]["overdue"] >= 1
+    assert towns["320682117"]["overdue"] == 2  # last week's cases, never accepted
     assert body["other"] == {"name": "其他", "today": sum(n for t, n in received.items() if t not in towns),
-                             "open": sum(n for t, n in still_open.items() if t not in towns)}
+                             "open": sum(n for t, n in still_open.items() if t not in towns),
+                             "overdue": sum(n for t, n in late.items() if t not in towns)}
     assert body["other"]["today"] == 2  # one unlocated case and one in a territory that is not on the map
 
 

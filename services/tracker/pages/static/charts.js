@@ -176,7 +176,10 @@ const Charts = (() => {
       visualMap: { show: false, min: 0, max, inRange: { color: [colour("c-map-low", "#dbe8f7"), colour("c-map-high", "#0b4a8b")] } },
       tooltip: Object.assign(base(o).tooltip, { trigger: "item", formatter: (p) => (byKey.get(p.name) || {}).title || p.name }),
       series: [{ type: "map", map: name, nameProperty: key, roam: false, selectedMode: false,
-        label: { show: true, fontSize: o.fontSize, formatter: (p) => { const d = byKey.get(p.name); return d ? `${d.label}\n${d.value}` : ""; } },
+        layoutCenter: ["50%", "50%"], layoutSize: "96%",
+        itemStyle: { borderColor: ink("--line", "#ffffff", o), borderWidth: 1 },
+        label: { show: true, fontSize: o.fontSize, color: ink("--ink", "#1d2733", o), textBorderColor: "rgba(0, 0, 0, 0.6)",
+          textBorderWidth: 3, lineHeight: o.fontSize * 1.25, formatter: (p) => { const d = byKey.get(p.name); return d ? `${d.label}\n${d.value}` : ""; } },
         emphasis: { disabled: true },
         data: data.map((d) => ({ name: d.key, value: d.value })) }],
     }), true);

@@ -21,15 +21,17 @@
     return el("div", { class: "wall-kpi " + (cls || ""), id }, el("div", { class: "v" }, String(value)), el("div", { class: "l" }, label));
   }
 
-  async function loadKpis(openNow) {
+  // the dashboard's figures (GET /api/v1/stats): today's KPIs, and `live` (open / overdue / near due now)
+  async function loadKpis() {
     const s = await api("GET", `/api/v1/stats?from=${C.day(0)}`);
-    const t = s.total;
+    const t = s.total, now = s.live || {};
     clear($("wall-kpis")).append(
       kpi("今日受理", t.received, "", "kpi-received"),
       kpi("已派遣", t.dispatched, "", "kpi-dispatched"),
-      kpi("在办", openNow, "", "kpi-open"),
       kpi("已处置", t.resolved, "", "kpi-resolved"),
-      kpi("超时未办结", t.overdue_open, t.overdue_open ? "bad" : "", "kpi-overdue"),
+      kpi("在办", now.open, "", "kpi-open"),
+      kpi("已超时（当前）", now.overdue, now.overdue ? "bad" : "", "kpi-overdue"),
+      kpi("即将超时（当前）", now.near_due, now.near_due ? "warn" : "", "kpi-neardue"),
       kpi("按期办结率", pct(t.on_time_resolution_rate), "", "kpi-ontime"),
       kpi("满意率", pct(t.satisfaction_rate), "", "kpi-satisfaction"));
   }
@@ -48,10 +50,12 @@
     box.style.gridTemplateRows = `repeat(${data.rows}, minmax(0, 1fr))`;
     const max = Math.max(1, ...data.towns.map((t) => t.today));
     const used = new Set(data.towns.map((t) => t.col + "," + t.row));
+    const sub = (t) => el("span", { class: "sub" }, el("span", { class: "o" }, `在办 ${t.open}`),
+      t.overdue ? el("span", { class: "x" }, `超时 ${t.overdue}`) : null);
     for (const t of data.towns) {
-      const tile = el("div", { class: "town " + heat(t.today, max), dataset: { code: t.code }, title: t.name },
-        el("span", { class: "nm" }, t.short), el("span", { class: "n" }, String(t.today)),
-        el("span", { class: "o" }, `在办 ${t.open}`));
+      const tile = el("div", { class: "town " + heat(t.today, max) + (t.overdue ? " late" : ""), dataset: { code: t.code },
+        title: `${t.name}：今日受理 ${t.today}，在办 ${t.open}，已超时 ${t.overdue}` },
+        el("span", { class: "nm" }, t.short), el("span", { class: "n" }, String(t.today)), sub(t));
       tile.style.gridColumn = String(t.col + 1);
       tile.style.gridRow = String(t.row + 1);
       box.append(tile);
@@ -64,8 +68,7 @@
     }
     if (cell) {
       const other = el("div", { class: "town other", dataset: { code: "other" }, title: "未定位及图外区域" },
-        el("span", { class: "nm" }, data.other.name), el("span", { class: "n" }, String(data.other.today)),
-        el("span", { class: "o" }, `在办 ${data.other.open}`));
+        el("span", { class: "nm" }, data.other.name), el("span", { class: "n" }, String(data.other.today)), sub(data.other));
       other.style.gridColumn = String(cell[0] + 1);
       other.style.gridRow = String(cell[1] + 1);
       box.append(other);
@@ -77,7 +80,7 @@
     if (!geojson) geojson = await api("GET", "/api/v1/wall/geojson");
     const box = $("wall-map");
     Charts.geo(box, "city-" + M.city.code, geojson, data.feature_key, data.towns.map((t) => ({
-      key: t.code, label: t.short, value: t.today, title: `${t.name}：今日受理 ${t.today}，在办 ${t.open}` })),
+      key: t.code, label: t.short, value: t.today, title: `${t.name}：今日受理 ${t.today}，在办 ${t.open}，已超时 ${t.overdue}` })),
     { height: box.clientHeight || 600, fontSize: 20, vars: WALL_VARS, label: "各镇今日受理地图" });
   }
 
@@ -85,7 +88,6 @@
     const data = await api("GET", "/api/v1/wall/map");
     mapMode = data.mode;
     if (data.mode === "geojson") await geoMap(data); else tiles(data);
-    return data.towns.reduce((s, t) => s + t.open, data.other.open);
   }
 
   async function loadTrend() {
@@ -136,8 +138,7 @@
 
   async function refresh() {
     try {
-      const open = await loadMap();
-      await Promise.all([loadKpis(open), loadTrend()]);
+      await Promise.all([loadMap(), loadKpis(), loadTrend()]);
     } catch (e) { toast(e.message, "error"); }
   }
   const refreshSoon = C.debounce(refresh, 1500);

@@ -235,3 +235,82 @@ def test_the_case_dialog_opens_and_closes_with_the_keyboard(live: LiveApi,
     expect(dialog).to_be_visible()
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
+
+
+# a control's name that survives the page drawing a list anew: the nearest id, the kind and what it says
+KEY_JS = """(e) => {
+    const home = e.id ? "" : ((e.closest("[id]") || {}).id || "");
+    const what = e.id || e.dataset.action || e.getAttribute("name") || e.getAttribute("aria-label")
+        || (e.textContent || "").trim().slice(0, 16) || e.getAttribute("href") || "";
+    return home + "/" + e.tagName.toLowerCase() + "/" + what;
+}"""
+
+
+def tab_cycle(page: Page, limit: int = 400) -> tuple[set[str], set[str]]:
+    """(every visible, enabled control of the page; those Tab reached, each with a visible focus)."""
+    controls = set(page.evaluate("""(key) => {
+        const keyOf = eval(key), keys = [];
+        for (const e of document.querySelectorAll("a[href], button, input, select, textarea, summary, [tabindex]")) {
+            const r = e.getBoundingClientRect();
+            const shown = r.width > 0 && r.height > 0 && e.checkVisibility({ visibilityProperty: true })
+                && !e.closest("[inert], dialog:not([open])");
+            if (!shown || e.disabled || e.type === "hidden" || e.getAttribute("tabindex") === "-1") continue;
+            if (e.type === "radio" && !e.checked) continue;  // a radio group is one Tab stop
+            keys.push(keyOf(e));
+        }
+        return keys;
+    }""", KEY_JS))
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    reached: list[str] = []
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        now = focused(page)
+        key = page.evaluate("(key) => document.activeElement === document.body ? '' : eval(key)(document.activeElement)",
+                            KEY_JS)
+        if reached and key == reached[0]:
+            break  # round the page once
+        if key:
+            assert now["visible"] and now["outline"] != "none" and now["width"] >= 2, f"no visible focus on {now}"
+            reached.append(key)
+    return controls, set(reached)
+
+
+@pytest.mark.parametrize("role,path,viewport,ready", [SCREENS[0], SCREENS[2], SCREENS[4], SCREENS[6]],
+                         ids=["console", "squad-phone", "squad-command", "dashboard"])
+def test_every_control_is_reached_with_tab(live: LiveApi, contexts: Callable[..., BrowserContext], role: str, path: str,
+                                           viewport: ViewportSize, ready: str) -> None:
+    page = contexts(live, role, viewport).new_page()
+    page.goto(path)
+    page.locator(ready).first.wait_for(state="attached", timeout=15000)
+    expect(page.locator('[aria-busy="true"]')).to_have_count(0, timeout=15000)
+    controls, reached = tab_cycle(page)
+    assert len(controls) >= 5
+    assert not controls - reached, f"not reached with Tab: {sorted(controls - reached)}"
+
+
+def test_a_squad_form_is_used_and_cancelled_with_the_keyboard(live: LiveApi,
+                                                               contexts: Callable[..., BrowserContext]) -> None:
+    page = contexts(live, "squad", PHONE).new_page()
+    errors = page_errors(page)
+    page.goto("/squad")
+    card = page.locator("#queue .case").first
+    opener = card.locator("button[data-action=return]")
+    opener.wait_for(timeout=15000)
+    opener.focus()
+    page.keyboard.press("Enter")
+    reason = card.locator("textarea[name=reason]")
+    expect(reason).to_be_focused()
+    page.keyboard.type("不属于本辖区")
+    page.keyboard.press("Escape")
+    expect(card.locator("form.action-form")).to_have_count(0)
+    expect(card.locator("button[data-action=return]")).to_be_focused()
+    # and sent with the keyboard: Tab from the reason to the submit button, Enter
+    page.keyboard.press("Enter")
+    expect(reason).to_be_focused()
+    page.keyboard.type("不属于本辖区，应为如城街道")
+    page.keyboard.press("Tab")
+    expect(card.locator("form.action-form button[type=submit]")).to_be_focused()
+    ticket = card.get_attribute("data-ticket")
+    page.keyboard.press("Enter")
+    expect(page.locator(f"#case-{ticket}")).to_have_count(0, timeout=10000)  # returned: it leaves the queue
+    assert not errors, errors

@@ -1,7 +1,8 @@
 /* Accessibility of every page (loaded first, before the page's own scripts):
    - a region marked aria-busy="true" in the HTML stays busy until its first content arrives or the
      page's first round of API calls has settled (a screen reader then reads it whole, not half-built);
-   - Escape closes an open dialog (a modal one closes natively; one opened with show() does not). */
+   - Escape closes an open dialog (a modal one closes natively; one opened with show() does not) and
+     cancels an inline action form. */
 "use strict";
 
 (() => {
@@ -29,8 +30,24 @@
   };
   window.addEventListener("load", () => setTimeout(() => { if (!started) [...busy].forEach(settle); }, 0));
 
+  /** Escape in an inline action form (a squad's 退单 / 处置反馈 ...) cancels it, and the focus goes back to
+      the button that opened it. */
+  function cancelForm(form) {
+    const cancel = [...form.querySelectorAll("button[type=button]")].find((b) => b.textContent.trim() === "取消");
+    if (!cancel) return false;
+    const panel = form.parentElement, card = form.closest("article, section, li") || document.body;
+    const kind = panel && panel.dataset.kind;
+    cancel.click();
+    const now = (card.id && document.getElementById(card.id)) || card;  // the card may have been drawn anew
+    const opener = (kind && now.querySelector(`button[data-action="${CSS.escape(kind)}"]`)) || now.querySelector("button");
+    if (opener) opener.focus();
+    return true;
+  }
+
   document.addEventListener("keydown", (e) => {
     if (e.key !== "Escape" || e.defaultPrevented) return;
+    const form = document.activeElement && document.activeElement.closest("form.action-form");
+    if (form && !form.closest("dialog") && cancelForm(form)) { e.preventDefault(); return; }
     const open = [...document.querySelectorAll("dialog[open]")].pop();
     if (open) { e.preventDefault(); open.close(); }
   });

@@ -113,6 +113,9 @@ def test_the_installed_package_is_the_wheel_with_its_data(installed: Installed) 
     assert (paths[1] / "rugao" / "city.yaml").is_file() and not (paths[1] / "rugao").is_symlink()
     assert (paths[2] / "env.py").is_file() and any((paths[2] / "versions").glob("0001_*.py"))
     assert (paths[3] / "style.css").is_file()
+    # the bundled chart library with its licence, and the wall's town map of the city configuration
+    assert (paths[3] / "vendor" / "echarts.min.js").stat().st_size > 500_000
+    assert (paths[3] / "vendor" / "LICENSE-echarts.txt").is_file() and (paths[1] / "rugao" / "map.yaml").is_file()
 
 
 def test_installed_cli_migrates_checks_topics_and_routes_a_complaint(

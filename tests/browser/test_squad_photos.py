@@ -120,6 +120,8 @@ def test_photo_resized_uploaded_with_progress_thumbnailed_and_carried_by_the_fee
     dialog = dash.locator("#detail")
     expect(dialog.locator(".thumbs img")).to_have_count(2, timeout=10000)
     expect(dialog.locator(".thumb-cap").first).to_have_text("处置照片")
+    expect(dialog.locator(".history")).to_contain_text("上传现场照片")  # the history names it in Chinese
+    assert "photo_added" not in dialog.inner_text()
     loaded(dash, "#detail .thumbs img")
     dash.screenshot(path=str(artifacts / "dashboard_detail_photos.png"))
 

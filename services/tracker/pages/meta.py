@@ -22,7 +22,7 @@ EVENT_NAMES = {
     "resolved": "处置反馈", "closed": "核查结案", "reopened": "返工", "reassigned": "改派", "decided": "裁定",
     "supervised": "督办", "merged": "合并", "duplicate_merged": "并入重复件", "forwarded": "转12345",
     "answered": "直接答复", "rated": "评价", "linked_call": "关联来电", "alert": "告警",
-    "rerouted": "重新派遣", "supplemented": "市民补充",
+    "rerouted": "重新派遣", "supplemented": "市民补充", "photo_added": "上传现场照片",
 }
 ALERT_NAMES = {
     AlertKind.ACCEPT_NEAR_DUE.value: "签收即将超时", AlertKind.ACCEPT_OVERDUE.value: "签收超时",

@@ -20,6 +20,7 @@ from sqlalchemy import update
 
 from services.platform.db import make_engine, make_sessionmaker
 from services.tracker.models import Case
+from tests.browser.test_accessibility import AXE, axe_problems
 from tests.browser.test_pages_flow import login, users
 from tests.conftest import REPO
 from tests.e2e.test_pipeline import wait_routed
@@ -72,6 +73,7 @@ def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Brow
     expect(page.locator("#chart-disposal .legend")).to_contain_text("管理 1")
     assert page.locator("svg.chart-svg, svg.donut").count() == 0
     page.add_init_script(CSP_PROBE)
+    page.add_init_script(AXE)  # through the DevTools protocol, outside the page's CSP; never served
     page.goto("/wall")
     expect(page.locator("header nav a.on")).to_have_text("指挥大屏")
 
@@ -122,6 +124,7 @@ def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Brow
     assert page.evaluate("parseFloat(getComputedStyle(document.querySelector('#wall-map .town .n')).fontSize)") >= 40
     assert page.evaluate("parseFloat(getComputedStyle(document.querySelector('#wall-feed li')).fontSize)") >= 20
     page.screenshot(path=str(artifacts / "wall_1920x1080.png"))
+    assert axe_problems(page) == []  # WCAG AA contrast of the dark wall, names of the charts and regions
 
     # a new complaint arrives live: in the feed, and its town's tile counts it, without a reload
     page.evaluate("window.__noReload = true")

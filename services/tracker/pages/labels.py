@@ -114,13 +114,13 @@ def actor_name(actor: str | None, users: dict[str, dict[str, str | None]], city:
     return SYSTEM
 
 
-def labels(city: CityConfig, session: Session) -> dict[str, Any]:
-    """The part of /api/v1/meta this module owns."""
+def labels(city: CityConfig, users: dict[str, dict[str, str | None]]) -> dict[str, Any]:
+    """The part of /api/v1/meta this module owns (``users`` from :func:`user_names`)."""
     return {
         "rules": rule_names(city),
         "evidence_kinds": EVIDENCE_KINDS,
         "cues": CUE_NAMES,
-        "users": user_names(session),
+        "users": users,
         "actor_names": {"system": SYSTEM, "router": ROUTER, "citizen": CITIZEN, "channels": CHANNEL_NAMES,
                         "roles": {r.value: n for r, n in ROLE_NAMES.items()}},
         "done": DONE,

@@ -11,7 +11,7 @@ from services.core.workflow import ACTION_LABELS, STATUS_LABELS, TRANSITIONS
 from services.router.alerts import AlertKind
 from services.tracker.auth import Principal, Role, require
 from services.tracker.pages.access import ROLE_NAMES
-from services.tracker.pages.labels import labels
+from services.tracker.pages.labels import labels, user_names
 from services.tracker.routes_cases import db
 
 router = APIRouter(prefix="/api/v1", tags=["pages"])
@@ -78,5 +78,5 @@ def get_meta(
         "events": EVENT_NAMES,
         "alerts": ALERT_NAMES,
         "disposal_modes": ["服务", "管理", "执法"],
-        **labels(city, session),  # rules, evidence, actors, toasts (labels.py)
+        **labels(city, user_names(session)),  # rules, evidence, actors, toasts (labels.py)
     }

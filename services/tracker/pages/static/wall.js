@@ -103,7 +103,7 @@
 
   function feedItem(change) {
     const what = change.type === "alert" ? (M.alerts[change.kind] || "告警") : (M.events[change.type] || "动态");
-    const where = change.type === "alert" ? (change.message || "")
+    const where = change.type === "alert" ? C.label("text", change.message || "")  // its UTC time and codes in words
       : [M.town[change.territory], (M.cat[change.category] || {}).name, M.unit[change.unit]].filter(Boolean).join(" · ");
     return el("li", { class: "ev-" + change.type + (change.urgent ? " urgent" : "") },
       el("span", { class: "t" }, C.clock(change.at)), el("span", { class: "what" }, what),

@@ -57,6 +57,9 @@ class CommonSettings(BaseSettings):
     # empty: the messages carry no link
     public_base_url: str = Field(default="", pattern=r"^(https?://[^\s/?#]+(/[^\s?#]*)?)?$",
                                  description="e.g. https://12319.rugao.gov.cn")
+    # signs the key of those links (HMAC of the ticket): a WeChat citizen, who gave no phone number, opens their
+    # case with it; the API and the tracker need the same value.  Unset: links without a key (last four digits)
+    citizen_link_secret: SecretStr | None = None
     # classifier versions (services/modelstore.py); deciding processes re-read its pointer this often
     model_dir: Path | None = Field(default=None, description="default: <data dir>/models")
     model_check_every_s: float = Field(default=2.0, gt=0, le=600)

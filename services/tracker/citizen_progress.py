@@ -10,6 +10,8 @@ the outcome text the unit wrote for the citizen (its result or answer).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -31,9 +33,20 @@ class HistoryRow:
     data: Mapping[str, Any]
 
 
-def status_url(base_url: str, ticket_no: str) -> str:
-    """The citizen page of a ticket under the public base URL (the link in notifications)."""
-    return f"{base_url.rstrip('/')}{PAGE}?t={ticket_no}"
+def link_key(secret: str, ticket_no: str) -> str:
+    """The key of a ticket's link (HMAC-SHA256 of the ticket number, 128 bits in hex)."""
+    return hmac.new(secret.encode(), f"citizen-link:{ticket_no}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def key_matches(secret: str | None, ticket_no: str, key: str) -> bool:
+    return bool(secret) and hmac.compare_digest(link_key(secret or "", ticket_no), key)
+
+
+def status_url(base_url: str, ticket_no: str, secret: str | None = None) -> str:
+    """The citizen page of a ticket under the public base URL (the link in notifications); with the link
+    secret it carries the ticket's key, which opens the case without the phone's last four digits."""
+    key = f"&k={link_key(secret, ticket_no)}" if secret else ""
+    return f"{base_url.rstrip('/')}{PAGE}?t={ticket_no}{key}"
 
 
 def beijing(moment: datetime | None, tz: tzinfo) -> str | None:

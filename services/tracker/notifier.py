@@ -40,20 +40,21 @@ class CaseNotification(Base):
 
 
 def message_for(event_type: str, data: dict[str, object], case: Case, engine: Engine,
-                base_url: str = "") -> str | None:
+                base_url: str = "", link_secret: str | None = None) -> str | None:
     """The Chinese text a citizen gets for this event, or None if it is not worth a message.
 
-    With the public ``base_url`` configured it links to the citizen page of the ticket."""
+    With the public ``base_url`` configured it links to the citizen page of the ticket (with its key
+    when the link secret is set: a WeChat citizen gave no phone number to look it up with)."""
     unit = engine.city.units.get(case.unit or "")
     who = unit.citizen_name if unit else "承办单位"
-    link = status_url(base_url, case.ticket_no) if base_url else ""
+    link = status_url(base_url, case.ticket_no, link_secret) if base_url else ""
     if event_type == "accepted":
         more = f"查看办理进度：{link}" if link else ""
         return f"您反映的问题（工单号 {case.ticket_no}）已由{who}签收，正在处理。{more}"
     if event_type == "resolved":
         result = str(data.get("result") or case.result or "").strip()
         detail = f"处理结果：{result[:200]}。" if result else ""
-        more = f"也可打开 {link} 查看办理记录并评价（需输入手机号后四位）。" if link else ""
+        more = f"也可打开 {link} 查看办理记录并评价。" if link else ""
         return (f"您反映的问题（工单号 {case.ticket_no}）已处理完毕。{detail}"
                 f"请回复“满意”“基本满意”或“不满意”对处理结果进行评价。{more}")
     return None
@@ -68,6 +69,7 @@ class Notifier:
         self.client = client
         self.lookback = lookback
         self.sent = 0
+        self._secret = settings.citizen_link_secret.get_secret_value() if settings.citizen_link_secret else None
 
     def pending(self, limit: int = 100) -> list[tuple[CaseEventRow, Case]]:
         since = datetime.now(UTC) - self.lookback
@@ -91,7 +93,8 @@ class Notifier:
         """Send what is due; returns how many were sent."""
         sent = 0
         for event, case in await asyncio.to_thread(self.pending):
-            text = message_for(event.type, event.data or {}, case, self.engine, self.settings.public_base_url)
+            text = message_for(event.type, event.data or {}, case, self.engine, self.settings.public_base_url,
+                               self._secret)
             if text is None or case.citizen_id is None:
                 continue
             # the complaint itself was a message of the citizen's: the 48 h window holds even if Redis lost it

@@ -15,6 +15,7 @@ import asyncio
 import hmac
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
@@ -45,6 +46,7 @@ from services.tracker.transitions import Action, allowed, status_name
 
 router = APIRouter(prefix="/api/v1/public", tags=["citizen"])
 LAST4 = r"^\d{4}$"
+LINK_KEY = r"^[0-9a-f]{32}$"
 NOT_FOUND = "工单号或手机号后四位不正确"
 # limits: requests per client address per minute; failed checks per ticket / per address per hour
 PER_IP_PER_MINUTE = 20
@@ -61,7 +63,8 @@ UploadKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200
 
 
 class RatingIn(c.Rate):
-    phone_last4: str = Field(pattern=LAST4, description="来电/留言手机号后四位")
+    phone_last4: str | None = Field(default=None, pattern=LAST4, description="来电/留言手机号后四位")
+    key: str | None = Field(default=None, pattern=LINK_KEY, description="通知链接中的工单密钥（代替手机号后四位）")
     comment: str | None = Field(default=None, max_length=500, description="评价意见（可选）")
 
 
@@ -72,8 +75,26 @@ class CitizenRate(c.Rate):
 class SupplementIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
-    phone_last4: str = Field(pattern=LAST4, description="手机号后四位")
+    phone_last4: str | None = Field(default=None, pattern=LAST4, description="手机号后四位")
+    key: str | None = Field(default=None, pattern=LINK_KEY, description="通知链接中的工单密钥（代替手机号后四位）")
     text: str = Field(min_length=2, max_length=MAX_TEXT_CHARS, description="补充说明")
+
+
+@dataclass(frozen=True, slots=True)
+class Who:
+    """How the citizen proves the case is theirs: the phone's last four digits, or the key of their link."""
+
+    last4: str | None
+    key: str | None
+
+    def actor(self, case: Case) -> str:
+        if self.last4 is None and case.citizen_id:
+            return f"citizen:wechat:{case.citizen_id}"
+        return f"citizen:****{self.last4}" if self.last4 else "citizen:link"
+
+
+Last4Query = Annotated[str | None, Query(pattern=LAST4, description="手机号后四位")]
+KeyQuery = Annotated[str | None, Query(alias="k", pattern=LINK_KEY, description="通知链接中的工单密钥")]
 
 
 def _client(request: Request) -> str:
@@ -106,9 +127,14 @@ async def _failed(request: Request, ticket_no: str) -> None:
         await pipe.execute()
 
 
-def _match(case: Case | None, last4: str) -> bool:
-    phone = (case.phone or "") if case else ""
-    return len(phone) >= 4 and hmac.compare_digest(phone[-4:], last4)
+def _match(request: Request, case: Case | None, who: Who) -> bool:
+    if case is None:
+        return False
+    if who.key is not None:
+        secret = request.app.state.settings.citizen_link_secret
+        return progress.key_matches(secret.get_secret_value() if secret else None, case.ticket_no, who.key)
+    phone = case.phone or ""
+    return who.last4 is not None and len(phone) >= 4 and hmac.compare_digest(phone[-4:], who.last4)
 
 
 def _find(request: Request, ticket_no: str) -> Case | None:
@@ -117,10 +143,12 @@ def _find(request: Request, ticket_no: str) -> Case | None:
         return case
 
 
-async def _checked(request: Request, ticket_no: str, last4: str) -> Case:
+async def _checked(request: Request, ticket_no: str, who: Who) -> Case:
+    if who.last4 is None and who.key is None:
+        raise HTTPException(422, "请输入手机号后四位")
     await _guard(request, ticket_no)
     case = await asyncio.to_thread(_find, request, ticket_no)
-    if case is None or not _match(case, last4):
+    if case is None or not _match(request, case, who):
         await _failed(request, ticket_no)
         raise HTTPException(404, NOT_FOUND)
     return case
@@ -182,13 +210,9 @@ def citizen_view(request: Request, case: Case, history: list[progress.HistoryRow
 
 @router.get("/cases/{ticket_no}", summary="市民查询办理进度")
 async def lookup(request: Request, ticket_no: Annotated[str, TICKET],
-                 phone_last4: Annotated[str, Query(pattern=LAST4, description="手机号后四位")]) -> dict[str, Any]:
-    case = await _checked(request, ticket_no, phone_last4)
+                 phone_last4: Last4Query = None, key: KeyQuery = None) -> dict[str, Any]:
+    case = await _checked(request, ticket_no, Who(phone_last4, key))
     return citizen_view(request, case, await asyncio.to_thread(_history, request, case))
-
-
-def _actor(last4: str) -> str:
-    return f"citizen:****{last4}"
 
 
 async def _added(request: Request, case: Case, out: dict[str, Any]) -> None:
@@ -202,9 +226,10 @@ async def _added(request: Request, case: Case, out: dict[str, Any]) -> None:
              responses={200: {"description": "重复提交：已补充过同样的内容"}, 409: {"description": "工单已办结"},
                         429: {"description": "补充过于频繁"}})
 async def supplement(request: Request, ticket_no: Annotated[str, TICKET], body: SupplementIn) -> Any:
-    case = await _checked(request, ticket_no, body.phone_last4)
+    who = Who(body.phone_last4, body.key)
+    case = await _checked(request, ticket_no, who)
     await _write_guard(request, case.ticket_no)
-    add = Addition(ticket_no=case.ticket_no, actor=_actor(body.phone_last4), now=datetime.now(UTC))
+    add = Addition(ticket_no=case.ticket_no, actor=who.actor(case), now=datetime.now(UTC))
     try:
         out = await asyncio.to_thread(add_text, request.app.state.sessions, request.app.state.core, add, body.text)
     except SupplementError as exc:
@@ -229,20 +254,19 @@ async def _body(request: Request, limit: int) -> bytes:
                         413: {"description": "照片过大"}, 415: {"description": "不是可识别的图片"},
                         429: {"description": "补充过于频繁"}})
 async def photo(request: Request, ticket_no: Annotated[str, TICKET],
-                phone_last4: Annotated[str, Query(pattern=LAST4, description="手机号后四位")],
-                key: UploadKey = None) -> Any:
+                phone_last4: Last4Query = None, key: KeyQuery = None, upload_id: UploadKey = None) -> Any:
     """The body is the photo itself (JPEG, PNG or WebP, decided by its bytes); ``Idempotency-Key`` names it
     (the page's photos.js uploads this way, as for the squad: a retry is stored once)."""
-    last4 = phone_last4
-    case = await _checked(request, ticket_no, last4)
+    who = Who(phone_last4, key)
+    case = await _checked(request, ticket_no, who)
     content = await _body(request, PHOTO_MAX_BYTES)
     if not content:
         raise HTTPException(400, "没有收到照片内容，请重新选择照片")
     await _write_guard(request, case.ticket_no)
-    add = Addition(ticket_no=case.ticket_no, actor=_actor(last4), now=datetime.now(UTC))
+    add = Addition(ticket_no=case.ticket_no, actor=who.actor(case), now=datetime.now(UTC))
     try:
         out = await asyncio.to_thread(add_photo, request.app.state.sessions, request.app.state.media, add, content,
-                                      key or uuid.uuid4().hex)
+                                      upload_id or uuid.uuid4().hex)
     except SupplementError as exc:
         raise HTTPException(exc.status_code, exc.detail) from exc
     await _added(request, case, out)
@@ -259,8 +283,9 @@ def _rate(session: Session, case: Case, cmd: CitizenRate, ctx: Ctx) -> Effect:
 
 @router.post("/cases/{ticket_no}/rating", summary="市民评价（办结后一次）")
 async def rating(request: Request, ticket_no: Annotated[str, TICKET], body: RatingIn) -> dict[str, Any]:
-    case = await _checked(request, ticket_no, body.phone_last4)
-    ctx = Ctx(engine=request.app.state.core, now=datetime.now(UTC), actor=_actor(body.phone_last4))
+    who = Who(body.phone_last4, body.key)
+    case = await _checked(request, ticket_no, who)
+    ctx = Ctx(engine=request.app.state.core, now=datetime.now(UTC), actor=who.actor(case))
     cmd = CitizenRate(rating=body.rating, action_id=body.action_id, expected_version=body.expected_version,
                       comment=body.comment or None)
     try:

@@ -13,8 +13,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
+from services.core.events import Channel
 from services.platform.db import make_engine, make_sessionmaker
 from services.tracker.auth import Role, add_user
+from services.tracker.citizen_progress import status_url
 from tests.integration.tracker.conftest import make_case
 from tests.photo_images import png
 
@@ -133,3 +135,28 @@ def test_citizen_looks_up_adds_and_rates_on_a_phone(browser: Browser, stack_fact
     refused = "Failed to load resource: the server responded with a status of 404 (Not Found)"
     assert errors == [refused], errors
     context.close()
+
+
+def test_the_wechat_link_opens_the_case_without_digits(browser: Browser, stack_factory: Any, sqlite_url: str,
+                                                       artifacts: Path) -> None:
+    """A WeChat citizen gave no phone number: their notification's link (with the ticket's key) opens the case."""
+    secret = "browser-link-secret-42"
+    stack = stack_factory(sqlite_url, services=("api",), citizen_link_secret=secret)
+    sessions = make_sessionmaker(make_engine(sqlite_url))
+    ticket = make_case(sessions, channel=Channel.WECHAT, citizen_id="oBrowserCitizen", phone=None)
+    errors: list[str] = []
+    page = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=stack.base_url, is_mobile=True).new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(status_url("", ticket, secret))
+    expect(page.locator("#c-headline")).to_have_text("已派至白蒲镇城管执法中队，等待处理")
+    page.fill("#c-add-text", "补充：就在村口路边")
+    page.click("#c-add-send")
+    expect(page.locator("#c-timeline li span").last).to_have_text("您补充了文字说明")
+    page.screenshot(path=str(artifacts / "citizen_wechat_link.png"), full_page=True)
+    assert "oBrowserCitizen" not in page.content()
+    # a key of another ticket opens nothing
+    page.goto(f"/citizen?t={ticket[:-1]}{(int(ticket[-1]) + 1) % 10}&k={status_url('', ticket, secret)[-32:]}")
+    expect(page.locator("#c-form-error")).to_have_text("工单号或手机号后四位不正确")
+    expect(page.locator("#c-case")).to_be_hidden()
+    assert errors == ["Failed to load resource: the server responded with a status of 404 (Not Found)"], errors

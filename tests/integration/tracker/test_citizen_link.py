@@ -6,15 +6,18 @@ import re
 from collections.abc import AsyncIterator
 
 import pytest
+from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from services.core.engine import Engine
 from services.core.events import Channel
 from services.intake.wechat.client import WeChatApiClient, WeChatApiSettings
 from services.platform.settings import TrackerSettings
+from services.tracker.citizen_progress import link_key
 from services.tracker.notifier import Notifier
 from tests.integration.tracker.conftest import WECHAT_APPID, WECHAT_SECRET, Api, make_case
 from tests.integration.wechat.fake_wechat_api import FakeWeChatApi
+from tests.photo_images import JPEG_48x32
 
 BASE = "https://12319.rugao.example/"
 
@@ -74,3 +77,46 @@ def test_the_citizen_page_needs_no_login_and_runs_under_the_strict_csp(api: Api)
     for src in re.findall(r'(?:src|href)="(/static/[^"?]+)', html):
         assert api.client.get(src).status_code == 200, src
     assert "/static/photos.js" in html and "/static/citizen.js" in html
+
+
+SECRET = "test-link-secret-0123456789"
+
+
+async def test_a_wechat_citizen_opens_their_case_with_the_key_of_the_link(
+        api: Api, wechat: FakeWeChatApi, client: WeChatApiClient) -> None:
+    """A WeChat case has no phone number: the notification's link carries the ticket's key instead."""
+    settings = TrackerSettings(public_base_url=BASE, citizen_link_secret=SecretStr(SECRET))
+    notifier = Notifier(settings, api.sessions, Engine.load("rugao"), client)
+    ticket = make_case(api.sessions, channel=Channel.WECHAT, citizen_id="oKeyCitizen", phone=None)
+    other = make_case(api.sessions, channel=Channel.WECHAT, citizen_id="oSomeoneElse", phone=None)
+    assert api.post("squad", f"/api/v1/cases/{ticket}/accept").status_code == 200
+    assert await notifier.sweep() == 1
+    key = link_key(SECRET, ticket)
+    assert f"https://12319.rugao.example/citizen?t={ticket}&k={key}" in str(wechat.custom[0])
+
+    public = f"/api/v1/public/cases/{ticket}"
+    assert api.client.get(public, params={"k": key}).status_code == 404  # the API has no secret yet
+    api.client.app.state.settings.citizen_link_secret = SecretStr(SECRET)  # type: ignore[attr-defined]
+    r = api.client.get(public, params={"k": key})
+    assert r.status_code == 200 and r.json()["headline"] == "白蒲镇城管执法中队已签收，正在处置"
+    assert "oKeyCitizen" not in r.text
+    # the key opens this ticket only; a WeChat case cannot be guessed with four digits (it has no phone)
+    wrong = api.client.get(f"/api/v1/public/cases/{other}", params={"k": key})
+    assert wrong.status_code == 404 and wrong.json() == {"detail": "工单号或手机号后四位不正确"}
+    assert api.client.get(public, params={"phone_last4": "0000"}).status_code == 404
+    assert api.client.get(public, params={"k": "0" * 32}).status_code == 404
+    nothing = api.client.get(public)
+    assert nothing.status_code == 422 and "后四位" in nothing.json()["detail"]
+
+    added = api.client.post(f"{public}/supplements", json={"key": key, "text": "补充：门口还堆着建筑垃圾"})
+    assert added.status_code == 201, added.text
+    photo = api.client.post(f"{public}/photos", params={"k": key}, content=JPEG_48x32,
+                            headers={"Content-Type": "image/jpeg"})
+    assert photo.status_code == 201, photo.text
+    assert api.client.post(f"/api/v1/public/cases/{other}/supplements",
+                           json={"key": key, "text": "别人的工单"}).status_code == 404
+    history = api.get("command", f"/api/v1/cases/{ticket}").json()["history"]
+    assert [h["actor"] for h in history if h["type"] == "supplemented"] == ["citizen:wechat:oKeyCitizen"] * 2
+    api.post("squad", f"/api/v1/cases/{ticket}/resolve", {"result": "已清运", "disposal_mode": "服务"})
+    rated = api.client.post(f"{public}/rating", json={"key": key, "rating": "满意"})
+    assert rated.status_code == 200 and api.case(ticket).rating == "满意"

@@ -8,7 +8,12 @@
   const LAST4 = /^\d{4}$/;
   const API = "/api/v1/public/cases/";
   const $ = (id) => document.getElementById(id);
-  let who = null; // { ticket, last4 } of the case on screen
+  const KEY = /^[0-9a-f]{32}$/; // the key of a notification's link (a WeChat citizen gave no phone number)
+  let who = null; // { ticket, last4, key } of the case on screen
+
+  /** The citizen's proof, as query parameters or as body fields. */
+  const proofQuery = (w) => (w.key ? `k=${encodeURIComponent(w.key)}` : `phone_last4=${encodeURIComponent(w.last4)}`);
+  const proofBody = (w) => (w.key ? { key: w.key } : { phone_last4: w.last4 });
 
   function el(tag, attrs, text) {
     const e = document.createElement(tag);
@@ -58,17 +63,18 @@
   }
 
   // --- look up ------------------------------------------------------------------------------
-  async function lookup(ticket, last4) {
-    const r = await call("GET", `${API}${encodeURIComponent(ticket)}?phone_last4=${encodeURIComponent(last4)}`);
+  async function lookup(ticket, last4, key) {
+    const w = { ticket, last4: last4 || null, key: key || null };
+    const r = await call("GET", `${API}${encodeURIComponent(ticket)}?${proofQuery(w)}`);
     if (!r.ok) return r;
-    who = { ticket, last4 };
+    who = w;
     render(r.data);
     return r;
   }
 
   async function refresh() {
     if (!who) return;
-    const r = await lookup(who.ticket, who.last4);
+    const r = await lookup(who.ticket, who.last4, who.key);
     if (!r.ok) toast(r.error);
   }
 
@@ -140,7 +146,7 @@
     err.textContent = "";
     $("c-add-send").disabled = true;
     const r = await call("POST", `${API}${encodeURIComponent(who.ticket)}/supplements`,
-      { phone_last4: who.last4, text });
+      { ...proofBody(who), text });
     $("c-add-send").disabled = false;
     if (!r.ok) { err.textContent = r.error; return; }
     $("c-add-text").value = "";
@@ -157,7 +163,7 @@
     if (!photos || !c.can_add) { clear(box); pickerFor = null; return; }
     if (pickerFor === c.ticket_no) return; // keep the list of uploads across refreshes
     pickerFor = c.ticket_no;
-    const url = `${API}${encodeURIComponent(who.ticket)}/photos?phone_last4=${encodeURIComponent(who.last4)}`;
+    const url = `${API}${encodeURIComponent(who.ticket)}/photos?${proofQuery(who)}`;
     clear(box).appendChild(Photos.picker(photos, who.ticket, url));
   }
 
@@ -182,7 +188,7 @@
     const comment = $("c-rate-comment").value.trim();
     $("c-rate-send").disabled = true;
     const r = await call("POST", `${API}${encodeURIComponent(who.ticket)}/rating`,
-      { phone_last4: who.last4, rating: picked.value, comment: comment || null, action_id: uid() });
+      { ...proofBody(who), rating: picked.value, comment: comment || null, action_id: uid() });
     $("c-rate-send").disabled = false;
     if (!r.ok) { err.textContent = r.error; return; }
     toast("感谢您的评价！");
@@ -199,8 +205,15 @@
     }
     $("c-again").addEventListener("click", again);
     $("c-headline").setAttribute("tabindex", "-1");
-    const t = (new URLSearchParams(location.search).get("t") || "").trim().toUpperCase();
-    if (TICKET.test(t)) {
+    const q = new URLSearchParams(location.search);
+    const t = (q.get("t") || "").trim().toUpperCase();
+    const k = (q.get("k") || "").trim().toLowerCase();
+    if (TICKET.test(t) && KEY.test(k)) { // the notification's own link: open the case at once
+      $("c-ticket").value = t;
+      lookup(t, null, k).then((r) => {
+        if (!r.ok) { $("c-form-error").textContent = r.error; $("c-last4").focus(); }
+      });
+    } else if (TICKET.test(t)) {
       $("c-ticket").value = t;
       $("c-last4").focus();
     } else {

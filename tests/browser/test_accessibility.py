@@ -80,6 +80,12 @@ def axe_problems(page: Page, context: str = "document") -> list[str]:
             for v in result if v["id"] in ALWAYS or v["impact"] in ("serious", "critical")]
 
 
+def steady(page: Page) -> None:
+    """The toast is not half-way through fading (axe would measure the blend of its colours)."""
+    page.wait_for_function("() => ['0', '0.95'].includes(getComputedStyle(document.getElementById('toast')).opacity)",
+                           timeout=5000)
+
+
 def page_errors(page: Page) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -136,11 +142,12 @@ def test_pages_in_use_pass_axe(live: LiveApi, contexts: Callable[..., BrowserCon
     failures["console suggesting"] = axe_problems(console)
     console.click("#submit")
     expect(console.locator("#ticket-no")).to_have_text(re.compile(r"^RG\d{14}$"), timeout=15000)
+    steady(console)
     failures["console ticket"] = axe_problems(console)
     for kind in ("ok", "error", ""):  # the toast in each of its looks
         console.evaluate("(k) => { const t = document.getElementById('toast'); t.textContent = '已受理：RG20260101000001';"
                          " t.className = 'show ' + k; }", kind)
-        console.wait_for_timeout(300)
+        steady(console)
         failures[f"toast {kind}"] = axe_problems(console, "#toast")
 
     squad = contexts(live, "squad", PHONE).new_page()
@@ -314,3 +321,21 @@ def test_a_squad_form_is_used_and_cancelled_with_the_keyboard(live: LiveApi,
     page.keyboard.press("Enter")
     expect(page.locator(f"#case-{ticket}")).to_have_count(0, timeout=10000)  # returned: it leaves the queue
     assert not errors, errors
+
+
+def test_regions_are_busy_while_their_data_loads(live: LiveApi, contexts: Callable[..., BrowserContext]) -> None:
+    page = contexts(live, "command").new_page()
+    held: list[Any] = []
+    release = []
+    page.route(re.compile(r"/api/v1/cases\?"), lambda route: route.continue_() if release else held.append(route))
+    page.goto("/dashboard")
+    page.wait_for_function("() => document.querySelector('#tiles .tile') !== null", timeout=15000)
+    assert held, "the dashboard asked for no case list"
+    busy = page.evaluate("() => [...document.querySelectorAll('[aria-busy=true]')].map((e) => e.id)")
+    assert {"overdue", "todo"} <= set(busy), busy
+    assert "tiles" not in busy  # its data came
+    release.append(True)
+    for route in held:
+        route.continue_()
+    expect(page.locator('[aria-busy="true"]')).to_have_count(0, timeout=15000)
+    expect(page.locator("#overdue")).to_have_attribute("aria-busy", "false")

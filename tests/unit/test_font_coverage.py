@@ -80,5 +80,9 @@ def test_font_is_small_licensed_and_its_url_is_versioned() -> None:
     url = re.search(r'url\("/static/fonts/rugao-sans-sc\.woff2\?v=([0-9a-f]+)"\)', face.group(1))
     assert url, face.group(1)
     assert url.group(1) == hashlib.sha256(FONT.read_bytes()).hexdigest()[:10]
+    # a page with a stylesheet of its own (citizen.css) that names the font asks for the same version
+    for sheet in (PAGES / "static").glob("*.css"):
+        for version in re.findall(r"rugao-sans-sc\.woff2\?v=([0-9a-f]+)", sheet.read_text(encoding="utf-8")):
+            assert version == url.group(1), sheet.name
     family = re.search(r'font-family:\s*"([^"]+)"', face.group(1))
     assert family and f'"{family.group(1)}"' in css.split(":root", 1)[1].split("}", 1)[0], "font not in the stack"

@@ -1,6 +1,6 @@
 /* Accessibility of every page (loaded first, before the page's own scripts):
    - a region marked aria-busy="true" in the HTML stays busy until its first content arrives or the
-     page's first round of API calls has settled (a screen reader then reads it whole, not half-built);
+     page's API calls have settled (a screen reader then reads it whole, not half-built);
    - Escape closes an open dialog (a modal one closes natively; one opened with show() does not) and
      cancels an inline action form. */
 "use strict";
@@ -17,18 +17,18 @@
     }
   }
 
-  // the page's API calls in flight: when the first round is over, whatever is still busy is loaded (empty)
+  // the page's API calls in flight: once none has been for QUIET_MS (a page loads in steps: its names, then
+  // its data), whatever is still busy has loaded empty
+  const QUIET_MS = 400;
   const fetch0 = window.fetch.bind(window);
-  let inflight = 0, started = false;
+  let inflight = 0, quiet = null;
+  const idle = () => { clearTimeout(quiet); quiet = setTimeout(() => { if (inflight === 0) [...busy].forEach(settle); }, QUIET_MS); };
   window.fetch = (...args) => {
     inflight += 1;
-    started = true;
-    return fetch0(...args).finally(() => {
-      inflight -= 1;
-      if (inflight === 0) setTimeout(() => { if (inflight === 0) [...busy].forEach(settle); }, 0);
-    });
+    clearTimeout(quiet);
+    return fetch0(...args).finally(() => { inflight -= 1; if (inflight === 0) idle(); });
   };
-  window.addEventListener("load", () => setTimeout(() => { if (!started) [...busy].forEach(settle); }, 0));
+  window.addEventListener("load", () => { if (inflight === 0) idle(); });
 
   /** Escape in an inline action form (a squad's 退单 / 处置反馈 ...) cancels it, and the focus goes back to
       the button that opened it. */

@@ -203,6 +203,9 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
         from services import bench
 
         bench.register(sub)
+        from services import bench_pages
+
+        bench_pages.register(sub)
         from services import demo
 
         demo.register(sub)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,9 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from services.platform.db import make_engine, make_sessionmaker
+from services.router.alerts import MESSAGES, AlertKind, window_alert
 from services.tracker.auth import Role, add_user
+from services.tracker.models import AlertRow
 
 pytestmark = pytest.mark.browser
 GAS = "白蒲镇唐堡村有户人家燃气泄漏，现在满屋子煤气味，很危险，请马上来人"
@@ -59,6 +62,21 @@ def beijing(iso: str) -> str:
     return iso[:10] + " " + iso[11:16]
 
 
+def raise_alerts(sessions: Any, ticket: str) -> None:
+    """A hot spot and an overdue alert with the router's own messages (a UTC ISO time, a category code in them)."""
+    now = datetime.now(UTC)
+    hot = window_alert(category="GAS_SAFETY", place="320682105", place_name="白蒲镇", count=3, first_at=now,
+                       now=now, threshold=3, window=timedelta(hours=2), territory="320682105", unit="CITY_GAS")
+    assert hot is not None and "GAS_SAFETY" in hot.message
+    late = MESSAGES[AlertKind.ACCEPT_OVERDUE].format(ticket=ticket, deadline=(now - timedelta(minutes=5)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ"))
+    with sessions.begin() as s:
+        s.add(AlertRow(alert_id=hot.alert_id, kind=hot.kind.value, unit="CITY_GAS", category="GAS_SAFETY",
+                       territory="320682105", raised_at=now, message=hot.message, data={}))
+        s.add(AlertRow(alert_id=f"late:{ticket}", kind=AlertKind.ACCEPT_OVERDUE.value, ticket_no=ticket, unit="CITY_GAS",
+                       category="GAS_SAFETY", raised_at=now, message=late, data={}))
+
+
 def toast(page: Page, pattern: str) -> None:
     expect(page.locator("#toast")).to_have_text(re.compile(pattern), timeout=10000)
 
@@ -97,12 +115,15 @@ def test_no_raw_codes_beijing_time_and_toasts_that_say_the_action(browser: Brows
     expect(console.locator("#ticket-no")).to_have_text(re.compile(r"^RG\d{14}$"), timeout=10000)
     ticket = console.locator("#ticket-no").inner_text()
     toast(console, f"^已受理：{ticket}$")
+    raise_alerts(sessions, ticket)
     console.screenshot(path=str(artifacts / "labels_console.png"), full_page=True)
 
     # the squad of the gas unit accepts it on a phone: the toast says 已签收, then 已申请延期
     squad = login(browser, stack.base_url, tokens["squad"], PHONE, errors)
     card = squad.locator(f"#case-{ticket}")
     expect(card).to_be_visible(timeout=60000)
+    expect(squad.locator("#notices")).to_contain_text("燃气安全", timeout=10000)  # the alerts' messages in words
+    expect(squad.locator("#notices")).to_contain_text("已超过签收时限（20")
     case = squad.request.get(f"/api/v1/cases/{ticket}").json()
     expect(card.locator(".meta")).to_contain_text("受理：" + beijing(case["received_at"]))
     card.locator("button[data-action=accept]").click()
@@ -118,6 +139,7 @@ def test_no_raw_codes_beijing_time_and_toasts_that_say_the_action(browser: Brows
     # the command centre opens the case: the rule by its description, people by name, Beijing time
     dash = login(browser, stack.base_url, tokens["command"], LAPTOP, errors)
     expect(dash.locator("#live.on")).to_be_visible(timeout=15000)
+    expect(dash.locator("#alerts")).to_contain_text("3 件同类投诉（燃气安全）", timeout=15000)
     dash.fill("#find-ticket", ticket)
     dash.locator("#find button[type=submit]").click()
     dialog = dash.locator("#detail")

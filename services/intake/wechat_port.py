@@ -18,6 +18,7 @@ from services.intake.wechat import WeChatSettings, build_router
 from services.intake.wechat.ports import MessageConflict, Ticket, TicketStatus
 from services.platform.settings import ApiSettings
 from services.tracker import supplements
+from services.tracker.citizen_progress import status_url
 from services.tracker.models import Case, IntakeRecord
 
 VOICE_PLACEHOLDER = "【语音留言，待人工听取】"
@@ -26,11 +27,17 @@ RATEABLE = ("resolved", "closed")
 
 class WeChatIntakePort:
     def __init__(self, *, intake: IntakeService, sessions: sessionmaker[Session], engine: Engine,
-                 publish_timeout_s: float) -> None:
+                 publish_timeout_s: float, public_base_url: str = "", link_secret: str | None = None) -> None:
         self._intake = intake
         self._sessions = sessions
         self._engine = engine
         self._timeout = publish_timeout_s
+        self._base_url = public_base_url
+        self._link_secret = link_secret
+
+    def _status_url(self, ticket_no: str) -> str | None:
+        """The citizen page of the ticket (with its key: a WeChat citizen gave no phone number)."""
+        return status_url(self._base_url, ticket_no, self._link_secret) if self._base_url else None
 
     async def create_complaint(self, *, openid: str, text: str, location: GeoPoint | None,
                                attachments: list[Attachment], needs_operator: bool, dedupe_key: str) -> Ticket:
@@ -46,7 +53,7 @@ class WeChatIntakePort:
             self._engine.decide, body, ticket.received_at, location_label=location.label if location else None,
             lat=location.lat if location else None, lon=location.lon if location else None)
         return Ticket(ticket_no=ticket.ticket_no, complaint_id=ticket.complaint_id,
-                      place_found=decision.territory is not None)
+                      place_found=decision.territory is not None, status_url=self._status_url(ticket.ticket_no))
 
     async def supplement(self, *, ticket_no: str, openid: str, text: str | None, location: GeoPoint | None,
                          attachments: list[Attachment]) -> None:
@@ -73,7 +80,8 @@ class WeChatIntakePort:
             cases = session.scalars(select(Case).where(Case.citizen_id == openid)
                                     .order_by(Case.received_at.desc()).limit(limit)).all()
         return [TicketStatus(ticket_no=c.ticket_no, status=STATUS_NAMES.get(c.status, c.status),
-                             category=categories[c.category].name if c.category in categories else None)
+                             category=categories[c.category].name if c.category in categories else None,
+                             status_url=self._status_url(c.ticket_no))
                 for c in cases]
 
     async def record_rating(self, *, openid: str, ticket_no: str | None, rating: str) -> str | None:
@@ -114,6 +122,9 @@ def wechat_router(settings: ApiSettings, *, intake: IntakeService, sessions: ses
         key_prefix=f"{settings.redis_prefix}wechat:", require_encryption=settings.wechat_require_encryption,
         max_text_chars=engine.city.max_text_chars,
     )
+    secret = settings.citizen_link_secret
     port = WeChatIntakePort(intake=intake, sessions=sessions, engine=engine,
-                            publish_timeout_s=settings.wechat_publish_timeout_s)
+                            publish_timeout_s=settings.wechat_publish_timeout_s,
+                            public_base_url=settings.public_base_url,
+                            link_secret=secret.get_secret_value() if secret else None)
     return build_router(wechat, lambda: port, lambda: redis)

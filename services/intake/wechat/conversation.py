@@ -154,7 +154,8 @@ class Conversation:
             head = f"您反映的问题已登记，工单号：{ticket.ticket_no}。"
         tail = (
             f"如有现场照片可直接发送，{self._window_min}分钟内补充的内容将并入此工单。"
-            "发送“查询”可查看办理进度。"
+            "发送“查询”可查看办理进度"
+            + (f"，也可打开 {ticket.status_url} 查看。" if ticket.status_url else "。")
         )
         return head + ("" if place else ASK_PLACE) + tail
 
@@ -225,7 +226,7 @@ class Conversation:
         lines = ["您的工单办理情况："]
         for t in tickets[:5]:
             cat = f"（{t.category}）" if t.category else ""
-            lines.append(f"工单号 {t.ticket_no}{cat}：{t.status}")
+            lines.append(f"工单号 {t.ticket_no}{cat}：{t.status}" + (f"\n进度详情：{t.status_url}" if t.status_url else ""))
         return "\n".join(lines)
 
     async def _rate(self, openid: str, rating: str, ticket_no: str | None) -> str:

@@ -23,6 +23,7 @@ class Ticket:
     ticket_no: str
     complaint_id: str
     place_found: bool
+    status_url: str | None = None  # the citizen page of the ticket, when the city has a public address
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,7 @@ class TicketStatus:
     ticket_no: str
     status: str  # Chinese label, e.g. 已受理 / 处理中 / 已办结
     category: str | None = None  # category name, if routed
+    status_url: str | None = None  # the citizen page of the ticket, when the city has a public address
 
 
 @runtime_checkable

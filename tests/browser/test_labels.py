@@ -125,7 +125,9 @@ def test_no_raw_codes_beijing_time_and_toasts_that_say_the_action(browser: Brows
     expect(squad.locator("#notices")).to_contain_text("燃气安全", timeout=10000)  # the alerts' messages in words
     expect(squad.locator("#notices")).to_contain_text("已超过签收时限（20")
     case = squad.request.get(f"/api/v1/cases/{ticket}").json()
-    expect(card.locator(".meta")).to_contain_text("受理：" + beijing(case["received_at"]))
+    received = card.locator(".meta time.when")  # recent: relative words, the Beijing time in the title
+    expect(received).to_have_text(re.compile(r"^(刚刚|\d+分钟前)$"))
+    assert received.get_attribute("title") == beijing(case["received_at"])
     card.locator("button[data-action=accept]").click()
     toast(squad, f"^已签收：{ticket}$")
     expect(card.locator(".badge.st-accepted")).to_be_visible(timeout=10000)

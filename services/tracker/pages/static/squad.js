@@ -84,8 +84,8 @@
       el("p", { class: "text" }, c.text),
       el("p", { class: "meta muted small" },
         [c.address ? "地点：" + c.address : null, c.name ? "来电人：" + c.name : null,
-          c.phone ? "电话：" + c.phone : null, "受理：" + time(c.received_at),
-          c.returns ? `已退单 ${c.returns} 次` : null].filter(Boolean).join("　")),
+          c.phone ? "电话：" + c.phone : null, "受理："].filter(Boolean).join("　"), C.when(c.received_at),
+        c.returns ? `　已退单 ${c.returns} 次` : null),
       media ? el("p", { class: "small" }, "照片/语音：", media) : null,
       Photos.thumbs(c), M.me.role === "squad" ? Photos.picker(photos, c.ticket_no, photoUrl(c), { known: stored }) : null,
       actions, panel);

@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from tests.integration.tracker.conftest import make_case
 
 pytestmark = pytest.mark.browser
 WALL: ViewportSize = {"width": 1920, "height": 1080}
+CITY_TZ = ZoneInfo("Asia/Shanghai")
 CSP_PROBE = ("window.__csp = []; document.addEventListener('securitypolicyviolation', "
              "(e) => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));")
 TREND_SERIES = "echarts.getInstanceByDom(document.querySelector('#wall-trend .ec')).getOption().series.length"
@@ -55,9 +57,10 @@ def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Brow
     for ticket in (first, second):
         wait_routed(stack.base_url, stack.headers, ticket)
     sessions = make_sessionmaker(make_engine(sqlite_url))
-    week_ago = datetime.now(UTC) - timedelta(days=7)
+    week_ago = datetime.now(CITY_TZ).date() - timedelta(days=7)  # at noon that day, whatever the hour of the test
     for i in range(3):
-        make_case(sessions, unit="SQ_MOTOU", territory="320682117", received_at=week_ago - timedelta(hours=i))
+        make_case(sessions, unit="SQ_MOTOU", territory="320682117",
+                  received_at=datetime.combine(week_ago, time(12, 10 * i), CITY_TZ).astimezone(UTC))
     resolved = make_case(sessions, unit="SQ_DINGYAN", territory="320682104", village=None)
     with sessions.begin() as s:
         s.execute(update(Case).where(Case.ticket_no == resolved).values(

@@ -25,6 +25,7 @@ import json
 import math
 import struct
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
@@ -138,13 +139,19 @@ class Model:
         return cls(json.loads(p.read_text(encoding="utf-8")))
 
     # ---- scoring ---------------------------------------------------------------------------
-    def _score(self, feats: Features) -> list[float]:
+    def _hits(self, feats: Features) -> list[tuple[float, AbstractSet[str]]]:
+        """Per value group, the features the model knows (a set intersection in C: most grams of
+        a long text are not in the model)."""
+        known = self._rows.keys()
+        return [(x, known & names) for x, names in feats.groups]
+
+    def _score(self, feats: Features, hits: list[tuple[float, AbstractSet[str]]] | None = None) -> list[float]:
         """Category scores (bias included) followed by the urgency score of the text features."""
-        rows = self._rows
-        get = rows.get
+        row = self._rows.__getitem__
         out = self._bias + [self.urg_bias]
-        for x, names in feats.groups:
-            total = sum(map(get, names, repeat(0))) + self._decode
+        for x, names in self._hits(feats) if hits is None else hits:
+            # one big-int sum of the packed rows of the group's known features
+            total = sum(map(row, names)) + self._decode
             k = x / _SCALE
             slots = self._fmt.unpack(total.to_bytes(self._nbytes, "little"))
             out = [o + (v - _HALF) * k for o, v in zip(out, slots, strict=True)]
@@ -161,7 +168,8 @@ class Model:
         groups = feats if isinstance(feats, Features) else _as_groups(feats)
         return self._classify(self._score(groups), groups, top_evidence)
 
-    def _classify(self, sums: list[float], feats: Features, top_evidence: int) -> Scored:
+    def _classify(self, sums: list[float], feats: Features, top_evidence: int,
+                  hits: list[tuple[float, AbstractSet[str]]] | None = None) -> Scored:
         scores = sums[:-1]
         if self.temperature != 1.0:
             t = self.temperature
@@ -179,7 +187,7 @@ class Model:
         # the winner's strongest matched features within each value group, then overall
         rank, by_rank = self._rank[order[0]], self._by_rank[order[0]]
         contrib: list[tuple[float, str]] = []
-        for x, names in feats.groups:
+        for x, names in feats.groups if hits is None else hits:
             top = sorted(map(rank.__getitem__, rank.keys() & names))[:top_evidence]
             contrib.extend((-w * x, f) for f, w in map(by_rank.__getitem__, top))
         contrib.sort()
@@ -203,8 +211,9 @@ class Model:
         urgency's category-dependent features are added by :class:`Urgency` once the category
         group is known."""
         groups = feats if isinstance(feats, Features) else _as_groups(feats)
-        sums = self._score(groups)
-        return self._classify(sums, groups, top_evidence), Urgency(self, groups, sums[-1])
+        hits = self._hits(groups)
+        sums = self._score(groups, hits)
+        return self._classify(sums, groups, top_evidence, hits), Urgency(self, groups, sums[-1])
 
 
 def _sigmoid(s: float) -> float:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -189,13 +188,13 @@ def _tf_groups(masked: str, cues: CueMatcher, keywords: CueMatcher | None, reque
     found = cues.find(masked)
     kws = keywords.find(masked) if keywords is not None else {}
     parts = clauses(masked) or [masked]
-    counts: Counter[str] = Counter()
-    weight: dict[str, float] = {}
+    # levels[j]: the grams said in at least j + 1 clauses (set operations in C, not gram by gram)
+    levels: list[set[str]] = []
+    boosted: dict[float, set[str]] = {}  # clause weight (!= 1) -> grams of the clauses with it
     folded_all: set[str] = set()
     several = len(parts) > 1
     for n, part in enumerate(parts):
         raw, folded = _grams(part, fold)
-        counts.update(raw)
         folded_all |= folded
         w = 1.0
         if several:
@@ -204,22 +203,41 @@ def _tf_groups(masked: str, cues: CueMatcher, keywords: CueMatcher | None, reque
             if clause_boost != 1.0 and request_phrases and any(p in part for p in request_phrases):
                 w = max(w, clause_boost)
         if w != 1.0:
-            for g in raw:
-                if weight.get(g, 1.0) < w:
-                    weight[g] = w
-    counts.pop(PLACE_MASK, None)
+            boosted.setdefault(w, set()).update(raw)
+        for level in levels:
+            more = level & raw
+            level |= raw
+            raw = more
+            if not raw:
+                break
+        if raw:
+            levels.append(raw)
+    seen: set[str] = levels[0] if levels else set()
+    # a gram's value is (1 + ln k) times the largest weight of its clauses
     by_value: dict[float, set[str]] = {}
+    taken: set[str] = {PLACE_MASK}
+    for w in sorted(boosted, reverse=True):
+        mine = boosted[w] - taken
+        taken |= mine
+        for k in range(len(levels), 0, -1):
+            if not mine:
+                break
+            exact = mine & levels[k - 1]
+            if exact:
+                mine -= exact
+                _add(by_value, k, w, exact)
+    for k, level in enumerate(levels, start=1):
+        exact = level - levels[k] if k < len(levels) else set(level)
+        exact -= taken
+        if exact:
+            _add(by_value, k, 1.0, exact)
     total = 0.0
-    get_w = weight.get
-    for g, k in counts.items():
-        v = (1.0 + _LOG[k] if k < len(_LOG) else 1.0 + math.log(k)) * get_w(g, 1.0)
-        by_value.setdefault(v, set()).add(g)
     for v, names in by_value.items():
         total += v * v * len(names)
     n_kw = len(kws)
     norm = math.sqrt(total + len(found) + n_kw * keyword_weight * keyword_weight) or 1.0
     plain = by_value.setdefault(1.0, set())
-    folded_all -= counts.keys()
+    folded_all -= seen
     plain |= folded_all
     if found:
         plain.update(map(CUE_PREFIX.__add__, found))
@@ -229,8 +247,12 @@ def _tf_groups(masked: str, cues: CueMatcher, keywords: CueMatcher | None, reque
             plain |= names
         else:
             by_value.setdefault(keyword_weight, set()).update(names)
-    groups = tuple((v / norm, frozenset(names)) for v, names in sorted(by_value.items()) if names)
+    groups = tuple((v / norm, names) for v, names in sorted(by_value.items()) if names)
     return Features(groups), found, kws
+
+
+def _add(by_value: dict[float, set[str]], k: int, w: float, names: set[str]) -> None:
+    by_value.setdefault((1.0 + _LOG[k] if k < len(_LOG) else 1.0 + math.log(k)) * w, set()).update(names)
 
 
 _LOG = [0.0] + [math.log(k) for k in range(1, 64)]

@@ -23,9 +23,9 @@ def clock(status: str = "dispatched", accept_in: timedelta | None = 30 * M, reso
 
 def test_status_sets_cover_every_status_once() -> None:
     every = {s.value for s in CaseStatus}
-    assert fig.OPEN | fig.FINISHED == every and not fig.OPEN & fig.FINISHED
-    assert fig.OPEN == {"received", "dispatched", "accepted", "in_progress", "returned", "awaiting_decision"}
-    assert fig.NOT_HANDLED == {"merged", "forwarded", "answered"} and fig.NOT_HANDLED < fig.FINISHED
+    assert every == fig.OPEN | fig.FINISHED and not fig.OPEN & fig.FINISHED
+    assert {"received", "dispatched", "accepted", "in_progress", "returned", "awaiting_decision"} == fig.OPEN
+    assert {"merged", "forwarded", "answered"} == fig.NOT_HANDLED and fig.NOT_HANDLED < fig.FINISHED
 
 
 @pytest.mark.parametrize(("at", "state", "kind"), [

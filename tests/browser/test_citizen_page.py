@@ -17,6 +17,7 @@ from services.core.events import Channel
 from services.platform.db import make_engine, make_sessionmaker
 from services.tracker.auth import Role, add_user
 from services.tracker.citizen_progress import status_url
+from tests.browser.test_accessibility import AXE, axe_problems
 from tests.integration.tracker.conftest import make_case
 from tests.photo_images import png
 
@@ -59,6 +60,7 @@ def test_citizen_looks_up_adds_and_rates_on_a_phone(browser: Browser, stack_fact
     errors: list[str] = []
     context = browser.new_context(viewport=PHONE, locale="zh-CN", base_url=stack.base_url, is_mobile=True,
                                   has_touch=True, device_scale_factor=2)
+    context.add_init_script(script=AXE)  # axe-core, injected outside the page's CSP (tests only)
     page = context.new_page()
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -68,6 +70,7 @@ def test_citizen_looks_up_adds_and_rates_on_a_phone(browser: Browser, stack_fact
     expect(page.locator("#c-ticket")).to_have_value(ticket)
     expect(page.locator("#c-last4")).to_be_focused()
     page.screenshot(path=str(artifacts / "citizen_lookup.png"), full_page=True)
+    assert not axe_problems(page)  # WCAG AA: contrast, labels, ARIA
     look_up(page, "0000")
     expect(page.locator("#c-form-error")).to_have_text("工单号或手机号后四位不正确")
     look_up(page, CITIZEN_PHONE[-4:])
@@ -79,6 +82,7 @@ def test_citizen_looks_up_adds_and_rates_on_a_phone(browser: Browser, stack_fact
     assert BEIJING.match(page.locator("#c-received").inner_text())
     expect(page.locator("#c-unit")).to_have_text("白蒲镇城管执法中队")
     assert f"?t={ticket}" in page.url and CITIZEN_PHONE[-4:] not in page.url
+    assert not axe_problems(page)
 
     # the squad takes it on; the command centre supervises with an internal note
     act("squad", "accept")
@@ -111,6 +115,7 @@ def test_citizen_looks_up_adds_and_rates_on_a_phone(browser: Browser, stack_fact
     expect(page.locator("#c-result")).to_have_text("已责令工地夜间停工")
     expect(page.locator("#c-stages li.done")).to_have_count(4)
     expect(page.locator("#c-add")).to_be_hidden()
+    assert not axe_problems(page)
     page.click("#c-rate-send")
     expect(page.locator("#c-rate-error")).to_have_text("请选择满意、基本满意或不满意")
     page.get_by_label("基本满意").check()

@@ -200,3 +200,32 @@ def test_a_photo_pending_on_a_dead_line_survives_a_reload(
     (att,) = squad_photos(sqlite_url, ticket)
     assert (att["width"], att["height"]) == (640, 480)
     assert not [e for e in errors if "Failed to load resource" not in e], errors  # the cut line's own errors
+
+
+def test_a_photo_of_a_case_taken_away_meanwhile_stays_visible_until_removed(
+        browser: Browser, stack_factory: Any, sqlite_url: str) -> None:
+    stack = stack_factory(sqlite_url, services=("api",))
+    tokens = users(sqlite_url)
+    ticket = accepted_case(stack.base_url, sqlite_url, tokens["squad"])
+    errors: list[str] = []
+    squad = login(browser, stack.base_url, tokens["squad"], PHONE, errors)
+    card = squad.locator(f"#case-{ticket}")
+    expect(card).to_be_visible(timeout=15000)
+    squad.route(PHOTOS, lambda route: route.abort("internetdisconnected"))
+    card.locator("input[data-photo-input=camera]").set_input_files(
+        [{"name": "site.png", "mimeType": "image/png", "buffer": png(320, 240, seed=3)}])
+    expect(card.locator("li.photo")).to_have_attribute("data-state", "retrying", timeout=15000)
+    with make_sessionmaker(make_engine(sqlite_url)).begin() as s:  # the command centre reassigned it meanwhile
+        s.query(Case).filter_by(ticket_no=ticket).update({"unit": "SQ_RUCHENG"})
+
+    squad.unroute(PHOTOS)
+    squad.reload()
+    left = squad.locator(f"section.left-photos[data-ticket={ticket}]")
+    expect(left.locator("li.photo")).to_have_attribute("data-state", "failed", timeout=30000)
+    expect(left).to_contain_text("该工单不属于本单位")
+    expect(squad.locator(f"#case-{ticket}")).to_have_count(0)
+    assert pending_in_indexeddb(squad) == 1  # refused, but not thrown away behind the squad's back
+    left.locator("li.photo button", has_text="删除").click()
+    expect(left.locator("li.photo")).to_have_count(0)
+    assert pending_in_indexeddb(squad) == 0
+    assert squad_photos(sqlite_url, ticket) == []

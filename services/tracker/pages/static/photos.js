@@ -218,6 +218,8 @@ const Photos = (() => {
         pump();
       },
       list: of,
+      /** The keys that have photos in the queue (e.g. tickets no longer on the page). */
+      keys: () => [...new Set([...items.values()].map((i) => i.key))],
       busy: (key) => of(key).some(open),
       retry(id) {
         const i = items.get(id);
@@ -273,12 +275,34 @@ const Photos = (() => {
         ? el("button", { type: "button", class: "small danger", onclick: () => q.remove(i.id) }, "删除") : null);
   }
 
-  /** 拍照 / 从相册选择 buttons and the live list of the photos of `key` being uploaded to `url`.
+  /** The live list (progress, retry countdown, 重试 / 删除) of the photos of `key` in queue `q`.
       opts.known: stored_urls already shown elsewhere (a finished photo is then left out of the list). */
+  function list(q, key, opts) {
+    const known = (opts && opts.known) || new Set();
+    const ul = el("ul", { class: "photo-list", "aria-live": "polite", dataset: { key } });
+    const render = () => {
+      clear(ul);
+      for (const i of q.list(key)) {
+        if (!(i.state === "done" && i.result && known.has(i.result.stored_url))) ul.append(row(q, i));
+      }
+      ul.classList.toggle("hidden", !ul.childNodes.length);
+    };
+    let mounted = false;
+    const gone = () => { if (ul.isConnected) mounted = true; return mounted && !ul.isConnected; };
+    const off = q.on((item) => {
+      if (gone()) { off(); clearInterval(timer); return; }
+      if (!item || item.key === key) render();
+    });
+    const timer = setInterval(() => {  // the retry countdown; stops once the list left the page
+      if (gone()) { off(); clearInterval(timer); return; }
+      if (q.list(key).some((i) => i.state === "retrying")) render();
+    }, 1000);
+    render();
+    return ul;
+  }
+
+  /** 拍照 / 从相册选择 buttons and the live list of the photos of `key` being uploaded to `url`. */
   function picker(q, key, url, opts) {
-    const o = opts || {};
-    const known = o.known || new Set();
-    const list = el("ul", { class: "photo-list", "aria-live": "polite" });
     const note = el("p", { class: "photo-note small muted hidden" });
     const input = (capture, label, cls) => {
       const inp = el("input", { type: "file", accept: "image/*", multiple: true, capture: capture || null,
@@ -292,25 +316,9 @@ const Photos = (() => {
       });
       return el("label", { class: "button photo-add " + (cls || "") }, label, inp);
     };
-    const render = () => {
-      clear(list);
-      for (const i of q.list(key)) if (!(i.state === "done" && known.has(i.result.stored_url))) list.append(row(q, i));
-      list.classList.toggle("hidden", !list.childNodes.length);
-    };
-    const box = el("div", { class: "photo-picker", dataset: { key } },
-      el("div", { class: "buttons" }, input("environment", "拍照", "primary"), input(null, "从相册选择")), note, list);
-    let timer = null;
-    const off = q.on((item) => {
-      if (!box.isConnected && box.dataset.mounted) { off(); clearInterval(timer); return; }
-      if (!item || item.key === key) render();
-    });
-    timer = setInterval(() => {  // the retry countdown
-      if (!box.isConnected && box.dataset.mounted) { off(); clearInterval(timer); return; }
-      if (box.isConnected) box.dataset.mounted = "1";
-      if (q.list(key).some((i) => i.state === "retrying")) render();
-    }, 1000);
-    render();
-    return box;
+    return el("div", { class: "photo-picker", dataset: { key } },
+      el("div", { class: "buttons" }, input("environment", "拍照", "primary"), input(null, "从相册选择")), note,
+      list(q, key, opts));
   }
 
   /** Thumbnails of a case's stored photos (null when it has none); those in its feedback are marked. */
@@ -332,5 +340,5 @@ const Photos = (() => {
     return { ...c, attachments: (c.attachments || []).filter((a) => !(a.kind === "image" && a.stored_url)) };
   }
 
-  return { resize, queue, picker, thumbs, others, MAX_SIDE, QUALITY };
+  return { resize, queue, picker, list, thumbs, others, MAX_SIDE, QUALITY };
 })();

@@ -51,7 +51,17 @@
     $("queue-empty").classList.toggle("hidden", cases.length > 0);
     $("squad-title").textContent = `${C.label("unit", unit)} · 待办 ${cases.length} 件`;
     for (const c of cases) q.append(card(c));
+    q.append(...leftPhotos());
     tick();
+  }
+
+  // photos still uploading for a case no longer in the queue (resolved, reassigned): shown, never dropped
+  function leftPhotos() {
+    const shown = new Set(cases.map((c) => c.ticket_no));
+    return photos.keys().filter((k) => !shown.has(k) && photos.list(k).some((i) => i.state !== "done"))
+      .map((k) => el("section", { class: "case left-photos", dataset: { ticket: k } },
+        el("header", {}, el("b", { class: "tno" }, k), el("span", { class: "muted small" }, "　该工单已不在待办中，照片仍会上传")),
+        Photos.list(photos, k)));
   }
 
   function card(c) {
@@ -190,7 +200,7 @@
     setInterval(load, 60000);
     const reload = C.debounce(load, 400);
     photos.on((item) => { if (item && item.state === "done" && item.key) reload(); });  // show it as a thumbnail
-    if (M.me.role === "squad") photos.resume();
+    if (M.me.role === "squad") photos.resume().then(() => { if (!busy()) render(); });  // photos left by a reload
     C.live((change) => { if (change.unit === unit || change.from_unit === unit) reload(); });
   }
 

@@ -339,3 +339,16 @@ def test_regions_are_busy_while_their_data_loads(live: LiveApi, contexts: Callab
         route.continue_()
     expect(page.locator('[aria-busy="true"]')).to_have_count(0, timeout=15000)
     expect(page.locator("#overdue")).to_have_attribute("aria-busy", "false")
+
+
+def test_a_lost_live_connection_is_shown_by_more_than_colour(live: LiveApi,
+                                                              contexts: Callable[..., BrowserContext]) -> None:
+    ctx = contexts(live, "squad")
+    page = ctx.new_page()
+    page.goto("/squad")
+    badge = page.locator("#live")
+    expect(badge).to_have_class(re.compile(r"\bon\b"), timeout=15000)
+    assert "line-through" not in badge.evaluate("(e) => getComputedStyle(e).textDecorationLine")
+    live.server.should_exit = True  # the API goes away: the stream breaks
+    expect(badge).to_have_class(re.compile(r"\boff\b"), timeout=30000)
+    assert "line-through" in badge.evaluate("(e) => getComputedStyle(e).textDecorationLine")

@@ -59,8 +59,10 @@ def unit_name(units: Mapping[str, Unit], unit_id: str | None) -> str:
     return unit.citizen_name if unit else "承办单位"
 
 
-def headline(status: str, unit: str) -> str:
-    """The current state in one sentence."""
+def headline(status: str, unit: str, can_rate: bool = False) -> str:
+    """The current state in one sentence (a finished case not yet rated invites the rating)."""
+    if status in ("resolved", "closed"):
+        return "已办结，欢迎您对处理结果进行评价" if can_rate else "已办结"
     return {
         "received": "已受理，正在安排承办单位",
         "dispatched": f"已派至{unit}，等待处理",
@@ -68,8 +70,6 @@ def headline(status: str, unit: str) -> str:
         "in_progress": f"{unit}正在处置",
         "returned": "正在重新安排承办单位",
         "awaiting_decision": f"正在由{CENTRE_NAME}协调承办单位",
-        "resolved": "已办结，欢迎您对处理结果进行评价",
-        "closed": "已办结",
         "answered": "已答复",
         "forwarded": "已转交12345政务服务热线办理",
         "merged": "已与反映同一问题的工单合并办理",

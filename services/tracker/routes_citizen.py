@@ -186,11 +186,12 @@ def citizen_view(request: Request, case: Case, history: list[progress.HistoryRow
     unit = city.units.get(case.unit) if case.unit else None
     unit_name = progress.unit_name(city.units, case.unit)
     finished = case.status in ("resolved", "closed", "answered", "forwarded")
+    can_rate = case.rating is None and allowed(case, "rate")
     return {
         "ticket_no": case.ticket_no,
         "status": case.status,
         "status_name": status_name(case.status),
-        "headline": progress.headline(case.status, unit_name),
+        "headline": progress.headline(case.status, unit_name, can_rate),
         "stages": progress.stages(case.status, unit_name),
         "timeline": progress.timeline(history, city.units, tz),
         "category_name": category.name if category else None,
@@ -202,7 +203,7 @@ def citizen_view(request: Request, case: Case, history: list[progress.HistoryRow
         "closed_at": case.closed_at.isoformat() if case.closed_at else None,
         "result": case.result if finished else None,
         "rating": case.rating,
-        "can_rate": case.rating is None and allowed(case, "rate"),
+        "can_rate": can_rate,
         "can_add": case.status in progress.OPEN,
         "photos_added": photo_count(case),
     }

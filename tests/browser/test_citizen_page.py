@@ -123,6 +123,7 @@ def test_citizen_looks_up_adds_and_rates_on_a_phone(browser: Browser, stack_fact
     page.click("#c-rate-send")
     expect(page.locator("#c-rated")).to_be_visible()
     expect(page.locator("#c-rating")).to_have_text("基本满意")
+    expect(page.locator("#c-headline")).to_have_text("已办结")
     expect(page.locator("#c-rate")).to_be_hidden()
     expect(page.locator("#c-timeline li span").last).to_have_text("您已评价：基本满意")
     page.screenshot(path=str(artifacts / "citizen_rated.png"), full_page=True)

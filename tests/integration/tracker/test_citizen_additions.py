@@ -219,6 +219,6 @@ def test_a_finished_case_takes_no_additions_but_a_rating_with_a_comment_once(api
     history = api.get("command", f"/api/v1/cases/{ticket}").json()["history"]
     assert history[-1]["type"] == "rated" and history[-1]["data"]["comment"] == "晚上还有噪声"
     view = look(api, ticket).json()  # type: ignore[attr-defined]
-    assert view["rating"] == "不满意" and view["can_rate"] is False
+    assert view["rating"] == "不满意" and view["can_rate"] is False and view["headline"] == "已办结"
     assert view["timeline"][-1]["text"] == "您已评价：不满意"
     assert "晚上还有噪声" not in look(api, ticket).text  # type: ignore[attr-defined]

@@ -40,6 +40,8 @@ def test_stages_follow_the_status() -> None:
     assert stages("awaiting_decision", unit)[1] == {"label": "正在安排承办单位", "state": "current"}
     assert [s["label"] for s in stages("forwarded", unit)] == ["已受理", "已转交12345政务服务热线"]
     assert headline("dispatched", unit) == "已派至白蒲镇城管执法中队，等待处理"
+    assert headline("resolved", unit, can_rate=True) == "已办结，欢迎您对处理结果进行评价"
+    assert headline("closed", unit, can_rate=False) == headline("resolved", unit) == "已办结"
 
 
 def test_the_timeline_tells_the_citizens_moments_and_leaves_internal_ones_out(units: dict[str, object]) -> None:

@@ -75,6 +75,7 @@ def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Brow
     expect(page.locator("#chart-disposal .ec canvas")).to_be_visible()
     expect(page.locator("#chart-disposal .legend")).to_contain_text("管理 1")
     assert page.locator("svg.chart-svg, svg.donut").count() == 0
+    page.screenshot(path=str(artifacts / "dashboard_echarts_1920x1080.png"), full_page=True)
     page.add_init_script(CSP_PROBE)
     page.add_init_script(AXE)  # through the DevTools protocol, outside the page's CSP; never served
     page.goto("/wall")
@@ -84,6 +85,8 @@ def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Brow
     for ticket in (first, second):
         expect(page.locator("#wall-feed li", has_text=ticket).first).to_be_visible(timeout=5000)
     expect(page.locator("#wall-feed li.ev-dispatched", has_text=first)).to_contain_text("白蒲镇")
+    expect(page.locator("#wall-feed li.ev-dispatched", has_text=first).locator(".t")).to_have_text(
+        re.compile(r"^\d{2}:\d{2}:\d{2}$"))  # today's: the clock time (older ones carry their date)
 
     # every town of the map shows its count, as the API counts it
     figures = httpx.get(f"{stack.base_url}/api/v1/wall/map", headers=stack.headers, timeout=10).json()

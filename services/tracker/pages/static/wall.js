@@ -101,12 +101,24 @@
     $("wall-trend-sum").textContent = `今日 ${d.today_total} 件 · 上周同期 ${d.last_week_same_time} 件（${diff >= 0 ? "+" : ""}${diff}）`;
   }
 
+  // an event of today by its clock time, an older one (back-filled) with its date too
+  let dayFmt = null, dateFmt = null;
+  function when(iso) {
+    if (!dayFmt) {
+      dayFmt = new Intl.DateTimeFormat("en-CA", { timeZone: M.city.timezone, year: "numeric", month: "2-digit", day: "2-digit" });
+      dateFmt = new Intl.DateTimeFormat("zh-CN", { timeZone: M.city.timezone, month: "numeric", day: "numeric" });
+    }
+    const at = iso ? new Date(iso) : new Date();
+    const clock = C.clock(at.toISOString()).slice(0, 5);
+    return dayFmt.format(at) === dayFmt.format(new Date()) ? C.clock(at.toISOString()) : `${dateFmt.format(at)} ${clock}`;
+  }
+
   function feedItem(change) {
     const what = change.type === "alert" ? (M.alerts[change.kind] || "告警") : (M.events[change.type] || "动态");
     const where = change.type === "alert" ? C.label("text", change.message || "")  // its UTC time and codes in words
       : [M.town[change.territory], (M.cat[change.category] || {}).name, M.unit[change.unit]].filter(Boolean).join(" · ");
     return el("li", { class: "ev-" + change.type + (change.urgent ? " urgent" : "") },
-      el("span", { class: "t" }, C.clock(change.at)), el("span", { class: "what" }, what),
+      el("span", { class: "t" }, when(change.at)), el("span", { class: "what" }, what),
       change.ticket_no ? el("span", { class: "tno" }, change.ticket_no) : null,
       change.urgent ? el("span", { class: "urg" }, "紧急") : null,
       el("span", { class: "where" }, where));

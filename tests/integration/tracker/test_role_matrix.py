@@ -19,10 +19,11 @@ from fastapi.routing import APIRoute
 
 from services.platform.embedded import free_port
 from tests.integration.tracker.conftest import PHONE, Api, make_case
+from tests.photo_images import JPEG_48x32
 
 ROLES = ("anonymous", "operator", "squad", "squad_other", "command", "admin")
 OK = "ok"
-Prep = Callable[[Api], tuple[str, dict[str, Any] | None]]
+Prep = Callable[[Api], tuple[str, dict[str, Any] | bytes | None]]  # bytes: a raw body (a photo)
 
 
 def _case(api: Api, **state: Any) -> str:
@@ -65,6 +66,10 @@ def stored_photo(api: Api) -> tuple[str, None]:
     return f"/api/v1/cases/{ticket}/attachments/0", None
 
 
+def squad_photo(api: Api) -> tuple[str, bytes]:
+    return f"/api/v1/cases/{_case(api, **ACCEPTED)}/photos", JPEG_48x32
+
+
 def public(api: Api) -> tuple[str, dict[str, Any]]:
     return f"/api/v1/public/cases/{_case(api)}", {"phone_last4": PHONE[-4:]}
 
@@ -82,6 +87,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[dict[str, Any], Prep]] = {
         lambda api: ("/api/v1/complaints", {"channel": "hotline", "text": "白蒲镇有工地夜间打桩", "phone": PHONE})),
     ("GET", "/api/v1/cases/{ticket_no}"): (STAFF_OWN, lambda api: (f"/api/v1/cases/{_case(api)}", None)),
     ("GET", "/api/v1/cases/{ticket_no}/attachments/{index}"): (STAFF_OWN, stored_photo),
+    ("POST", "/api/v1/cases/{ticket_no}/photos"): (SQUAD_ONLY, squad_photo),
     ("GET", "/api/v1/units/{unit_id}/cases"): (STAFF_OWN, lambda api: ("/api/v1/units/SQ_BAIPU/cases", None)),
     ("GET", "/api/v1/cases"): (STAFF, lambda api: ("/api/v1/cases", {"status": "dispatched"})),
     ("POST", "/api/v1/cases/{ticket_no}/accept"): (SQUAD_ONLY, action("accept")),
@@ -158,7 +164,9 @@ def app_endpoints(api: Api) -> set[tuple[str, str]]:
     return found
 
 
-def call(api: Api, role: str, method: str, path: str, payload: dict[str, Any] | None) -> Any:
+def call(api: Api, role: str, method: str, path: str, payload: dict[str, Any] | bytes | None) -> Any:
+    if isinstance(payload, bytes):
+        return api.client.post(path, content=payload, headers=api.h(role, **{"Content-Type": "image/jpeg"}))
     if path.startswith("/open311"):
         params = dict(payload or {})
         if role != "anonymous":

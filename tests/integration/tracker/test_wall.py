@@ -125,3 +125,19 @@ def test_recent_back_fills_the_feed_newest_first_without_citizen_data(api: Api) 
     # the last 7 days only: the cases of more than a week ago are left out
     assert {e["ticket_no"] for e in everything} == set(tickets) - {tickets[7], tickets[8], tickets[10]}
     assert api.get("command", "/api/v1/wall/recent", limit=101).status_code == 422
+
+
+def test_the_wall_page_is_for_the_command_centre_and_admin(api: Api) -> None:
+    for role, status in (("operator", 403), ("squad", 403), ("command", 200), ("admin", 200)):
+        api.client.cookies.set("c12319_token", api.tokens[role])
+        r = api.client.get("/wall", follow_redirects=False)
+        assert r.status_code == status, (role, r.text[:200])
+        if status == 200:
+            assert 'src="/static/vendor/echarts.min.js?v=' in r.text and 'src="/static/wall.js?v=' in r.text
+            assert 'href="/static/wall.css?v=' in r.text and "<style" not in r.text and "<script>" not in r.text
+            assert "default-src 'self'" in r.headers["content-security-policy"]
+            nav = r.text.split("<nav>")[1].split("</nav>")[0]
+            assert 'href="/wall"' in nav and "指挥大屏" in nav and "指挥中心" in nav
+    api.client.cookies.clear()
+    assert api.client.get("/wall", follow_redirects=False).headers["location"] == "/login?next=/wall"
+    assert api.client.get("/static/vendor/echarts.min.js").status_code == 200

@@ -229,3 +229,33 @@ def test_a_photo_of_a_case_taken_away_meanwhile_stays_visible_until_removed(
     expect(left.locator("li.photo")).to_have_count(0)
     assert pending_in_indexeddb(squad) == 0
     assert squad_photos(sqlite_url, ticket) == []
+
+
+def test_feedback_sent_while_a_photo_uploads_waits_for_it_and_carries_it(
+        browser: Browser, stack_factory: Any, sqlite_url: str) -> None:
+    stack = stack_factory(sqlite_url, services=("api",))
+    tokens = users(sqlite_url)
+    ticket = accepted_case(stack.base_url, sqlite_url, tokens["squad"])
+    errors: list[str] = []
+    squad = login(browser, stack.base_url, tokens["squad"], PHONE, errors)
+    card = squad.locator(f"#case-{ticket}")
+    expect(card).to_be_visible(timeout=15000)
+    cdp = squad.context.new_cdp_session(squad)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {"offline": False, "latency": 50,
+                                                  "downloadThroughput": 2_000_000, "uploadThroughput": 300_000})
+    card.locator("input[data-photo-input=camera]").set_input_files(
+        [{"name": "site.png", "mimeType": "image/png", "buffer": noisy_png(2000, 1500)}])
+    expect(card.locator("li.photo")).to_have_attribute("data-state", "uploading", timeout=15000)
+
+    card.locator("button[data-action=resolve]").click()
+    card.locator("textarea[name=result]").fill("已到现场处理完毕")
+    submit = card.locator("form button[type=submit]")
+    submit.click()
+    expect(submit).to_have_text("照片上传中，完成后自动提交…")
+    expect(submit).to_be_disabled()
+    expect(card).to_have_count(0, timeout=60000)  # sent by itself once the photo was stored
+    with make_sessionmaker(make_engine(sqlite_url))() as s:
+        case = s.query(Case).filter_by(ticket_no=ticket).one()
+        assert case.status == "resolved" and case.photos == [f"/api/v1/cases/{ticket}/attachments/0"]
+    assert not [e for e in errors if "favicon" not in e], errors

@@ -131,6 +131,13 @@ def test_wall_fits_1920x1080_with_map_trend_and_a_back_filled_feed(browser: Brow
     assert page.evaluate("parseFloat(getComputedStyle(document.querySelector('#wall-feed li')).fontSize)") >= 20
     page.screenshot(path=str(artifacts / "wall_1920x1080.png"))
     assert axe_problems(page) == []  # WCAG AA contrast of the dark wall, names of the charts and regions
+    # in a browser window with its bars (960 px high) nothing scrolls either: the charts follow their panels
+    page.set_viewport_size({"width": 1920, "height": 960})
+    page.wait_for_timeout(500)
+    assert page.evaluate("document.scrollingElement.scrollHeight <= innerHeight")
+    canvas, panel = page.locator("#wall-trend .ec canvas").bounding_box(), page.locator("#wall-trend").bounding_box()
+    assert canvas is not None and panel is not None and canvas["y"] + canvas["height"] <= panel["y"] + panel["height"] + 1
+    page.set_viewport_size(WALL)
 
     # a new complaint arrives live: in the feed, and its town's tile counts it, without a reload
     page.evaluate("window.__noReload = true")
@@ -183,6 +190,7 @@ def test_wall_draws_the_citys_geojson_layer_when_configured(browser: Browser, st
     assert {d["name"]: d["value"] for d in series["data"]} == {t["code"]: t["today"] for t in figures["towns"]}
     assert dict((d["name"], d["value"]) for d in series["data"])["320682105"] == 1
     assert page.locator("#wall-map .town").count() == 0  # the layer, not the tiles
+    assert page.evaluate("document.querySelector('#wall-map .ec canvas').getBoundingClientRect().height") > 400
     expect(page.locator("#wall-feed li", has_text=ticket).first).to_be_visible(timeout=5000)
     assert page.evaluate("document.scrollingElement.scrollHeight <= innerHeight")
     page.screenshot(path=str(artifacts / "wall_1920x1080_geojson.png"))

@@ -81,7 +81,7 @@
     const box = $("wall-map");
     Charts.geo(box, "city-" + M.city.code, geojson, data.feature_key, data.towns.map((t) => ({
       key: t.code, label: t.short, value: t.today, title: `${t.name}：今日受理 ${t.today}，在办 ${t.open}，已超时 ${t.overdue}` })),
-    { height: box.clientHeight || 600, fontSize: 20, vars: WALL_VARS, label: "各镇今日受理地图" });
+    { height: null, fontSize: 20, vars: WALL_VARS, label: "各镇今日受理地图" });
   }
 
   async function loadMap() {
@@ -96,7 +96,7 @@
     Charts.lines(box, d.hours.map((h) => `${h}时`), [
       { name: `今日（${d.date.slice(5)}）`, data: d.today, cls: "c-today", area: true },
       { name: `上周同日（${d.last_week_date.slice(5)}）`, data: d.last_week, cls: "c-lastweek", dashed: true },
-    ], { height: box.clientHeight || 300, fontSize: 18, interval: 2, vars: WALL_VARS, label: "今日与上周同日逐小时受理量" });
+    ], { height: null, fontSize: 18, interval: 2, vars: WALL_VARS, label: "今日与上周同日逐小时受理量" });
     const diff = d.today_total - d.last_week_same_time;
     $("wall-trend-sum").textContent = `今日 ${d.today_total} 件 · 上周同期 ${d.last_week_same_time} 件（${diff >= 0 ? "+" : ""}${diff}）`;
   }

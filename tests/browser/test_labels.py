@@ -116,6 +116,9 @@ def test_no_raw_codes_beijing_time_and_toasts_that_say_the_action(browser: Brows
     ticket = console.locator("#ticket-no").inner_text()
     toast(console, f"^已受理：{ticket}$")
     raise_alerts(sessions, ticket)
+    # a second call, filed through the API, for the command centre to reassign (改派) later
+    second = console.request.post("/api/v1/complaints", headers={"Idempotency-Key": uuid.uuid4().hex}, data={
+        "channel": "hotline", "text": "白蒲镇唐堡村菜场门口有人占道摆摊卖菜", "phone": "13900002222"}).json()["ticket_no"]
     console.screenshot(path=str(artifacts / "labels_console.png"), full_page=True)
 
     # the squad of the gas unit accepts it on a phone: the toast says 已签收, then 已申请延期
@@ -161,6 +164,10 @@ def test_no_raw_codes_beijing_time_and_toasts_that_say_the_action(browser: Brows
     dash.screenshot(path=str(artifacts / "labels_dashboard_detail.png"), full_page=False)
     dialog.locator("button[data-action=extension_approve]").click()
     toast(dash, f"^已批准延期：{ticket}$")
+    dialog.locator("button[data-action=supervise]").click()
+    dialog.locator("form.action-form textarea[name=note]").fill("请今天内处置完毕")
+    dialog.locator("form.action-form button[type=submit]").click()
+    toast(dash, f"^已督办：{ticket}$")
 
     # the squad resolves, the command centre verifies: each toast names the action
     squad.reload()
@@ -173,9 +180,35 @@ def test_no_raw_codes_beijing_time_and_toasts_that_say_the_action(browser: Brows
     dash.locator("#detail-close").click()
     dash.fill("#find-ticket", ticket)
     dash.locator("#find button[type=submit]").click()
+    expect(dialog.locator("button[data-action=reopen]")).to_be_visible(timeout=15000)
+    dialog.locator("button[data-action=reopen]").click()
+    dialog.locator("form.action-form textarea[name=reason]").fill("现场仍有燃气味")
+    dialog.locator("form.action-form button[type=submit]").click()
+    toast(dash, f"^已返工：{ticket}$")
+    squad.reload()
+    card = squad.locator(f"#case-{ticket}")
+    expect(card).to_be_visible(timeout=15000)
+    card.locator("button[data-action=resolve]").click()
+    card.locator("textarea[name=result]").fill("已再次检查，管道无泄漏")
+    card.locator("form button[type=submit]").click()
+    toast(squad, f"^已办结反馈：{ticket}$")
+    dash.locator("#detail-close").click()
+    dash.fill("#find-ticket", ticket)
+    dash.locator("#find button[type=submit]").click()
     expect(dialog.locator("button[data-action=verify]")).to_be_visible(timeout=15000)
     dialog.locator("button[data-action=verify]").click()
     toast(dash, f"^已核查结案：{ticket}$")
     expect(dialog.locator(".badge.st-closed")).to_be_visible(timeout=10000)
+    assert not raw_codes(dash, codes), raw_codes(dash, codes)
+    # 改派 the second case to another squad: the toast says so
+    dash.locator("#detail-close").click()
+    dash.fill("#find-ticket", second)
+    dash.locator("#find button[type=submit]").click()
+    expect(dialog.locator("button[data-action=reassign]")).to_be_visible(timeout=30000)
+    dialog.locator("button[data-action=reassign]").click()
+    dialog.locator("form.action-form select[name=unit]").select_option("SQ_RUCHENG")
+    dialog.locator("form.action-form button[type=submit]").click()
+    toast(dash, f"^已改派：{second}$")
+    expect(dialog.locator("dl.facts").first).to_contain_text("如城街道中队")
     assert not raw_codes(dash, codes), raw_codes(dash, codes)
     assert not errors, errors

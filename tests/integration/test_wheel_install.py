@@ -116,6 +116,9 @@ def test_the_installed_package_is_the_wheel_with_its_data(installed: Installed) 
     # the bundled chart library with its licence, and the wall's town map of the city configuration
     assert (paths[3] / "vendor" / "echarts.min.js").stat().st_size > 500_000
     assert (paths[3] / "vendor" / "LICENSE-echarts.txt").is_file() and (paths[1] / "rugao" / "map.yaml").is_file()
+    # the pages' own CJK font (no boxes on a machine without one) with its licence, and the keyboard helper
+    assert (paths[3] / "fonts" / "rugao-sans-sc.woff2").stat().st_size > 500_000
+    assert (paths[3] / "fonts" / "OFL.txt").is_file() and (paths[3] / "a11y.js").is_file()
 
 
 def test_installed_cli_migrates_checks_topics_and_routes_a_complaint(

@@ -105,8 +105,8 @@ def profile(text: str, gazetteer: Gazetteer | None = None) -> Profile:
 def cosine(a: Profile, b: Profile) -> float:
     if not a.norm or not b.norm:
         return 0.0
-    small, large = (a.counts, b.counts) if len(a.counts) <= len(b.counts) else (b.counts, a.counts)
-    dot = sum(v * large.get(k, 0) for k, v in small.items())
+    x, y = a.counts, b.counts
+    dot = sum(x[k] * y[k] for k in x.keys() & y.keys())  # the shared grams only (a set operation in C)
     return min(1.0, dot / (a.norm * b.norm))
 
 
@@ -117,9 +117,10 @@ def common_road(a: Profile, b: Profile) -> str | None:
 
 
 class Profiler:
-    """Profiles of texts against one gazetteer, cached (a case's text never changes).  Thread-safe."""
+    """Profiles of texts against one gazetteer, cached (a case's text never changes).  Thread-safe.
+    About 5 KB for a call of 40 characters; ``maxsize`` should hold the cases of one window."""
 
-    def __init__(self, gazetteer: Gazetteer | None, maxsize: int = 8192) -> None:
+    def __init__(self, gazetteer: Gazetteer | None, maxsize: int = 2048) -> None:
         self.gazetteer = gazetteer
         self.profile = lru_cache(maxsize=maxsize)(self._profile)
 

@@ -91,4 +91,14 @@ def test_a_reworded_call_finds_the_open_case_beside_the_form_and_links_after_ask
     assert linked_calls() == 1
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Case)) == 1
+    # a smaller laptop: the panel still beside the form; a phone: below it, nothing wider than the screen
+    page.set_viewport_size({"width": 1280, "height": 800})
+    form, card = page.locator("#call-form").bounding_box(), dup.bounding_box()
+    assert form and card and card["x"] >= form["x"] + form["width"] and card["y"] < 800, (form, card)
+    page.screenshot(path=str(artifacts / "console_duplicate_1280.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    form, card = page.locator("#call-form").bounding_box(), dup.bounding_box()
+    assert form and card and card["y"] >= form["y"] + form["height"], (form, card)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.screenshot(path=str(artifacts / "console_duplicate_phone.png"), full_page=True)
     assert not [e for e in errors if "favicon" not in e], errors

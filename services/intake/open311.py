@@ -219,6 +219,8 @@ def request_view(request: Request, case: Case, full: bool) -> dict[str, Any]:
     notes = STATUS_NOTES.get(case.status, case.status)
     loc = case.location or {}
     media = [a.get("url") for a in case.attachments or [] if a.get("url")] + list(case.photos or [])
+    base = str(request.base_url).rstrip("/")
+    media = [base + m if m.startswith("/") else m for m in media]  # a squad's uploaded photo: this API's path
     out: dict[str, Any] = {
         "service_request_id": case.ticket_no, "status": "closed" if closed else "open",
         "status_notes": f"{notes}：{case.result}" if closed and case.result else notes,

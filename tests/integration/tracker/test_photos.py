@@ -170,3 +170,13 @@ def test_resolve_feedback_carries_the_uploaded_photos_of_its_case_only(api: Api)
     assert detail["photos"] == [mine] and detail["status"] == "resolved"
     # just after the feedback a late photo still belongs to the case
     assert upload(api, "squad", ticket, png(12, 12), content_type="image/png").status_code == 201
+
+
+def test_open311_names_an_uploaded_feedback_photo_by_its_full_address(api: Api) -> None:
+    ticket = accepted_case(api)
+    photo = upload(api, "squad", ticket, JPEG_48x32).json()["stored_url"]
+    assert api.post("squad", f"/api/v1/cases/{ticket}/resolve",
+                    {"result": "已清理完毕", "disposal_mode": "服务", "photos": [photo]}).status_code == 200
+    r = api.client.get(f"/open311/v2/requests/{ticket}.json", params={"api_key": api.tokens["command"]})
+    assert r.status_code == 200, r.text
+    assert r.json()[0]["media_url"] == "http://testserver" + photo

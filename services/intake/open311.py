@@ -218,7 +218,7 @@ def request_view(request: Request, case: Case, full: bool) -> dict[str, Any]:
     closed = case.status in CLOSED
     notes = STATUS_NOTES.get(case.status, case.status)
     loc = case.location or {}
-    media = [a.get("url") for a in case.attachments or [] if a.get("url")] + list(case.photos or [])
+    media = [str(a["url"]) for a in case.attachments or [] if a.get("url")] + [str(p) for p in case.photos or []]
     base = str(request.base_url).rstrip("/")
     media = [base + m if m.startswith("/") else m for m in media]  # a squad's uploaded photo: this API's path
     out: dict[str, Any] = {

@@ -104,7 +104,8 @@ class CaseEventRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
-    __table_args__ = (Index("ix_case_events_type_at", "type", "at"),)
+    # (at): the latest events of all cases, the feed's back-fill (migration 0008)
+    __table_args__ = (Index("ix_case_events_type_at", "type", "at"), Index("ix_case_events_at", "at"))
 
 
 class OutboxRow(Base):

@@ -112,7 +112,7 @@ class RunningStack:
             except subprocess.TimeoutExpired:
                 proc.kill()
 
-    def wait_api(self, timeout_s: float = 30) -> None:
+    def wait_api(self, timeout_s: float = 90) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             try:

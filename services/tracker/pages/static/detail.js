@@ -125,7 +125,7 @@ const Detail = (() => {
         row("受理时间", time(c.received_at)), row("签收时限", time(c.accept_by)), row("办结时限", time(c.resolve_by)),
         row("处置结果", c.result ? `${c.disposal_mode || ""} ${c.result}` : null), row("评价", c.rating), row("派单规则", c.rule ? C.label("rule", c.rule) : null),
         ...photoRows(c)),
-      Extension.section(c, (M.transitions[c.status] || []).includes("extension_approve"), () => afterAction(c.ticket_no)),
+      Extension.section(c, (M.transitions[c.status] || []).includes("extension_approve"), () => afterAction(c.ticket_no)) || "",
       actionArea(c, M),
       el("section", {}, el("h3", {}, "办理记录"), el("ol", { class: "history" }, (c.history || []).map((h) =>
         el("li", {}, el("span", { class: "t" }, C.when(h.at)), el("b", {}, C.label("event", h.type)),

@@ -206,6 +206,9 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
         from services import bench_pages
 
         bench_pages.register(sub)
+        from services import bench_data
+
+        bench_data.register(sub)
         from services import demo
 
         demo.register(sub)

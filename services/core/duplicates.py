@@ -11,7 +11,8 @@ For the call being typed and each open case of the window (``DuplicatePolicy`` o
   may be a duplicate (the classifier may have read one of the two texts differently).
 
 ``score = 0.5 text + 0.25 place + 0.1 time + 0.15 category``; a candidate is shown from
-``min_score`` with at least ``min_text`` of text similarity (0.6 when the call names no place).
+``min_score`` with at least ``min_text`` of text similarity (0.6 when the place of the call or of the
+case is not known).
 The reason says why in Chinese: ``同村·文字相似 0.86``, or ``同一地点 2 小时内 3 起·文字相似 0.91``
 when several open cases of one spot match.
 """
@@ -27,7 +28,8 @@ from services.core.config import DuplicatePolicy
 from services.core.similarity import Profile, common_road, cosine
 
 W_TEXT, W_PLACE, W_TIME, W_CATEGORY = 0.5, 0.25, 0.1, 0.15
-NO_PLACE_MIN_TEXT = 0.6    # a call that names no place must read like the case
+UNKNOWN_PLACE = 0.3        # place score when the call's or the case's place is not known
+NO_PLACE_MIN_TEXT = 0.6    # then the texts must read alike
 SAME_SPOT = 0.8            # place score from which cases are "at one place" (同一地点)
 FAR_M = 2000.0             # coordinates further apart than this: another place, whatever the names say
 EARTH_M = 6_371_000.0
@@ -108,7 +110,7 @@ def place(call: Call, case: Open, policy: DuplicatePolicy) -> tuple[float, str, 
         return (1.0, _same_village_label(a.village), dist) if a.village == b.village else None
     if a.territory and b.territory:
         return (0.5, _same_town_label(a.territory_name), dist) if a.territory == b.territory else None
-    return 0.3, "地点待核实", dist
+    return UNKNOWN_PLACE, "地点待核实", dist
 
 
 def category_score(call: Call, case: Open) -> float:
@@ -124,8 +126,7 @@ def score(call: Call, case: Open, now: datetime, policy: DuplicatePolicy) -> Mat
         return None
     p, label, dist = where
     text = cosine(call.profile, case.profile)
-    known = bool(call.where.territory or call.where.village or call.where.point or call.profile.roads)
-    if text < (policy.min_text if known else max(policy.min_text, NO_PLACE_MIN_TEXT)):
+    if text < (policy.min_text if p > UNKNOWN_PLACE else max(policy.min_text, NO_PLACE_MIN_TEXT)):
         return None
     age_h = max(0.0, (now - case.received_at).total_seconds() / 3600)
     recency = max(0.0, 1.0 - age_h / policy.window_hours)

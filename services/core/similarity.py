@@ -31,9 +31,10 @@ FILLER_CHARS = frozenset("的了个那这呢吧啊呀吗嘛还都也就又在有
 _FILLER = re.compile("|".join(sorted(map(re.escape, FILLER_PHRASES), key=len, reverse=True)))
 # a road or estate as people write it: the name is the 2-4 characters before the suffix
 _ROAD = re.compile(r"(大道|大街|路|街|巷|弄|小区|花园|新村|公寓|广场|市场)")
-_NOT_NAME = FILLER_CHARS | frozenset("上下里边口旁前后头村镇区道委居乡社号栋幢单元楼层去来到从往向沿和与及或")
-GENERIC_ROADS = frozenset({"马路", "大马路", "小马路", "公路", "道路", "小路", "大路", "老街", "新街", "菜市场",
-                           "农贸市场", "小区", "老小区", "新小区"})
+_NOT_NAME = FILLER_CHARS | frozenset("上下里边口旁前后头村镇区道委居乡社号栋幢单元楼层去来到从往向沿和与及或"
+                                     "着走对把被给让停放堆摆占满条段")
+GENERIC_ROADS = frozenset({"马路", "公路", "道路", "小路", "大路", "村路", "土路", "水泥路", "老街", "新街", "大街",
+                           "小街", "小巷", "菜市场", "农贸市场", "老小区", "新小区"})
 _CUT = " "
 
 
@@ -79,7 +80,14 @@ def written_roads(text: str) -> tuple[set[str], str]:
         while i > 0 and start - i < 4 and _is_name_char(text[i - 1]):
             i -= 1
         name = text[i:start]
-        forms = {name[-k:] + suffix for k in range(2, len(name) + 1)} - GENERIC_ROADS
+        forms: set[str] = set()
+        for k in range(1, len(name) + 1):
+            form = name[-k:] + suffix
+            if form in GENERIC_ROADS:  # 走马路, 对着马路: a generic word with words before it, no name
+                forms.clear()
+                break
+            if k >= 2:
+                forms.add(form)
         if forms and i >= pos:
             out |= forms
             parts.append(text[pos:i])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.core.config import CityConfig, ConfigError, DuplicatePolicy
-from services.core.duplicates import Call, Open, Where, distance_m, rank, score, span
+from services.core.duplicates import NO_PLACE_MIN_TEXT, Call, Open, Where, distance_m, rank, score, span
 from services.core.gazetteer import Gazetteer
 from services.core.loader import load_city
 from services.core.similarity import Profiler, cosine, written_roads
@@ -118,3 +118,22 @@ def test_the_policy_comes_from_city_yaml(city: CityConfig, city_copy: Path) -> N
     yaml.write_text(yaml.read_text(encoding="utf-8").replace("window_hours: 24", "window_hours: -1"), encoding="utf-8")
     with pytest.raises(ConfigError, match="duplicates"):
         load_city("rugao", city_copy.parent)
+
+
+def test_generic_road_words_are_no_road() -> None:
+    for text in ("纸箱对着马路堆着", "人只能走马路", "家门口的大马路上", "老街上有人摆摊"):
+        roads, _ = written_roads(text)
+        assert not roads, (text, roads)
+    assert written_roads("福寿路与海阳路路口")[0] >= {"福寿路", "海阳路"}
+
+
+def test_an_unknown_place_needs_close_text(prof: Profiler) -> None:
+    nowhere = Where()
+    mud = "搬经镇兴夏社区路上全是泥巴，都是拉土车掉下来的，车子开过去溅一身"
+    other = "开发区戴庄村这边路上全是渣土车掉下来的泥吐每天都这样希望管一下"
+    c = call(prof, mud, where=Where("320682116", "搬经镇", "兴夏居委会"), category="MUCK_TRANSPORT",
+             top=("MUCK_TRANSPORT",))
+    assert 0.4 < cosine(prof.profile(mud), prof.profile(other)) < NO_PLACE_MIN_TEXT
+    assert score(c, case(prof, other, where=nowhere, category="MUCK_TRANSPORT"), NOW, POLICY) is None
+    m = score(c, case(prof, mud, where=nowhere, category="MUCK_TRANSPORT"), NOW, POLICY)
+    assert m is not None and m.place_label == "地点待核实"

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from services.core.config import TERRITORIAL, CityConfig, Rule
-from services.tracker.auth import Role
+from services.tracker.auth import Principal, Role
 from services.tracker.models import ApiUser
 from services.tracker.pages.access import ROLE_NAMES
 
@@ -84,9 +84,16 @@ def rule_names(city: CityConfig) -> list[dict[str, Any]]:
     return out
 
 
-def user_names(session: Session) -> dict[str, dict[str, str | None]]:
-    """Users by the name their actor strings carry: their display name, role and unit."""
-    rows = session.execute(select(ApiUser.name, ApiUser.role, ApiUser.unit)).all()
+def user_names(session: Session, viewer: Principal | None = None) -> dict[str, dict[str, str | None]]:
+    """Users by the name their actor strings carry: their display name, role and unit.
+
+    A squad member is told the names of the hotline and command-centre staff and of their own unit's
+    members only: another squad's member stays 「<unit>队员」 on their pages.
+    """
+    query = select(ApiUser.name, ApiUser.role, ApiUser.unit)
+    if viewer is not None and viewer.role == Role.SQUAD:
+        query = query.where(or_(ApiUser.role != Role.SQUAD.value, ApiUser.unit == viewer.unit))
+    rows = session.execute(query).all()
     return {name: {"name": name, "role": role, "unit": unit} for name, role, unit in rows}
 
 

@@ -78,5 +78,5 @@ def get_meta(
         "events": EVENT_NAMES,
         "alerts": ALERT_NAMES,
         "disposal_modes": ["服务", "管理", "执法"],
-        **labels(city, user_names(session)),  # rules, evidence, actors, toasts (labels.py)
+        **labels(city, user_names(session, principal)),  # rules, evidence, actors, toasts (labels.py)
     }

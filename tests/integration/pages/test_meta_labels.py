@@ -19,6 +19,10 @@ def test_meta_names_rules_users_and_done_actions(api: LiveApi) -> None:
     squad = next(u for u in users.values() if u["role"] == "squad" and u["unit"] == "SQ_BAIPU")
     assert squad["name"].startswith("baipu-") and users[squad["name"]] == squad
     assert {u["role"] for u in users.values()} >= {"operator", "squad", "command"}
+    # a squad is not told who the other squads' members are; the command centre is
+    assert all(u["unit"] == "SQ_BAIPU" for u in users.values() if u["role"] == "squad")
+    everyone = api.get("command", "/api/v1/meta").json()["users"]
+    assert any(u["unit"] == "SQ_RUCHENG" for u in everyone.values()) and set(users) < set(everyone)
     assert meta["actor_names"]["router"] == "系统（自动派单）" and meta["actor_names"]["channels"]["hotline"] == "12319热线"
     assert meta["done"]["accept"] == "已签收" and meta["done"]["extension_refuse"] == "已驳回延期"
     assert meta["events"]["rerouted"] == "重新派遣" and meta["events"]["supplemented"] == "市民补充"

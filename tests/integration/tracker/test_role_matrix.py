@@ -14,10 +14,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 import uvicorn
 from fastapi.routing import APIRoute
 
 from services.platform.embedded import free_port
+from services.tracker import routes_citizen
 from tests.integration.tracker.conftest import PHONE, Api, make_case
 from tests.photo_images import JPEG_48x32
 
@@ -78,6 +80,14 @@ def rating(api: Api) -> tuple[str, dict[str, Any]]:
     return f"/api/v1/public/cases/{_case(api, **RESOLVED)}/rating", {"phone_last4": PHONE[-4:], "rating": "满意"}
 
 
+def public_text(api: Api) -> tuple[str, dict[str, Any]]:
+    return f"/api/v1/public/cases/{_case(api)}/supplements", {"phone_last4": PHONE[-4:], "text": "晚上十点以后还在施工"}
+
+
+def public_photo(api: Api) -> tuple[str, bytes]:
+    return f"/api/v1/public/cases/{_case(api)}/photos?phone_last4={PHONE[-4:]}", JPEG_48x32
+
+
 OPEN311_BODY = {"service_code": "STREET_VENDING", "description": "如城街道花园社区门口有人占道摆摊",
                 "address_string": "如城街道花园社区"}
 
@@ -110,6 +120,8 @@ ENDPOINTS: dict[tuple[str, str], tuple[dict[str, Any], Prep]] = {
     ("POST", "/api/v1/cases/{ticket_no}/answer"): (HOTLINE, action("answer", {"answer": "已电话答复"})),
     ("GET", "/api/v1/public/cases/{ticket_no}"): (PUBLIC, public),
     ("POST", "/api/v1/public/cases/{ticket_no}/rating"): (PUBLIC, rating),
+    ("POST", "/api/v1/public/cases/{ticket_no}/supplements"): (PUBLIC, public_text),
+    ("POST", "/api/v1/public/cases/{ticket_no}/photos"): (PUBLIC, public_photo),
     ("GET", "/api/v1/stats"): (COMMAND_ONLY, lambda api: ("/api/v1/stats", {"group_by": "unit"})),
     ("GET", "/api/v1/corrections/stats"): (COMMAND_ONLY, lambda api: ("/api/v1/corrections/stats", {"days": 7})),
     ("GET", "/api/v1/corrections"): (COMMAND_ONLY, lambda api: ("/api/v1/corrections", None)),
@@ -125,6 +137,12 @@ ENDPOINTS: dict[tuple[str, str], tuple[dict[str, Any], Prep]] = {
     ("GET", "/api/v1/meta"): (STAFF, lambda api: ("/api/v1/meta", None)),
     ("GET", "/api/v1/feed"): (STAFF, lambda api: ("/api/v1/feed", None)),
     ("POST", "/api/v1/suggest"): (HOTLINE, lambda api: ("/api/v1/suggest", {"text": "白蒲镇有工地夜间打桩"})),
+    ("GET", "/api/v1/wall/map"): (COMMAND_ONLY, lambda api: ("/api/v1/wall/map", None)),
+    ("GET", "/api/v1/wall/trend"): (COMMAND_ONLY, lambda api: ("/api/v1/wall/trend", None)),
+    ("GET", "/api/v1/wall/recent"): (COMMAND_ONLY, lambda api: ("/api/v1/wall/recent", None)),
+    # Rugao configures no boundary file: 404 for those who may ask
+    ("GET", "/api/v1/wall/geojson"): ({**COMMAND_ONLY, "command": 404, "admin": 404},
+                                      lambda api: ("/api/v1/wall/geojson", None)),
     ("POST", "/api/v1/cases/{ticket_no}/link"): (
         HOTLINE, lambda api: (f"/api/v1/cases/{_case(api)}/link", {"text": "又打电话反映打桩", "phone": PHONE})),
 }
@@ -185,7 +203,11 @@ def test_every_endpoint_has_an_entry(api: Api) -> None:
     assert set(ENDPOINTS) - found == set(), "matrix entries for endpoints that do not exist"
 
 
-def test_role_matrix(api: Api) -> None:
+def test_role_matrix(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    # authorization, not the citizens' rate limits (tests/integration/tracker/test_citizen*.py): the
+    # matrix asks the public endpoints 6 times each from one address
+    monkeypatch.setattr(routes_citizen, "PER_IP_PER_MINUTE", 1000)
+    monkeypatch.setattr(routes_citizen, "WRITES_PER_IP", 1000)
     failures = []
     with live(api) as base:
         for (method, template), (expected, prepare) in sorted(ENDPOINTS.items()):

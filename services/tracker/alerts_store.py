@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.router.alerts import AlertRaised
+from services.tracker.keyset import Key, Ordering
 from services.tracker.models import AlertRow
 
 
@@ -50,8 +51,15 @@ def alert_view(row: AlertRow) -> dict[str, Any]:
     }
 
 
+# newest first (keyset pagination: services/tracker/keyset.py, index ix_alerts_raised_keyset)
+ALERTS_ORDER = Ordering("alerts", (Key(AlertRow.raised_at, "raised_at", "dt", desc=True),
+                                   Key(AlertRow.alert_id, "alert_id", "str", desc=True)))
+
+
 def list_alerts(session: Session, *, kinds: list[str] | None = None, unit: str | None = None,
-                since: datetime | None = None, ticket_no: str | None = None, limit: int = 100) -> list[AlertRow]:
+                since: datetime | None = None, ticket_no: str | None = None, limit: int = 100,
+                after: list[Any] | None = None) -> list[AlertRow]:
+    """Newest first; ``after``: the key values of the previous page's last alert."""
     q = select(AlertRow)
     if kinds:
         q = q.where(AlertRow.kind.in_(kinds))
@@ -61,4 +69,6 @@ def list_alerts(session: Session, *, kinds: list[str] | None = None, unit: str |
         q = q.where(AlertRow.raised_at >= since)
     if ticket_no:
         q = q.where(AlertRow.ticket_no == ticket_no)
-    return list(session.scalars(q.order_by(AlertRow.raised_at.desc(), AlertRow.alert_id).limit(limit)))
+    if after is not None:
+        q = q.where(ALERTS_ORDER.after(after))
+    return list(session.scalars(q.order_by(*ALERTS_ORDER.order_by()).limit(limit)))

@@ -88,7 +88,16 @@ class Case(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_cases_unit_status", "unit", "status"),)
+    __table_args__ = (
+        Index("ix_cases_unit_status", "unit", "status"),
+        # keyset pagination of the case list (services/tracker/case_query.py ORDERINGS), migration 0009
+        Index("ix_cases_received_keyset", "received_at", "complaint_id"),
+        Index("ix_cases_due_keyset", "resolve_by", "received_at", "complaint_id"),
+        Index("ix_cases_phone", "phone"),
+        # search: pg_trgm GIN indexes serve ILIKE '%...%' (PostgreSQL only, see PG_ONLY_INDEXES)
+        *(Index(f"ix_cases_{col}_trgm", col, postgresql_using="gin", postgresql_ops={col: "gin_trgm_ops"})
+          .ddl_if(dialect="postgresql") for col in ("text", "address", "phone")),
+    )
 
 
 class CaseEventRow(Base):
@@ -161,6 +170,9 @@ class AlertRow(Base):
     message: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+    # keyset pagination of GET /alerts (newest first), migration 0009
+    __table_args__ = (Index("ix_alerts_raised_keyset", "raised_at", "alert_id"),)
+
 
 class CorrectionRow(Base):
     """A decision corrected by a person (reassign / decide): a labelled example for retraining.
@@ -191,3 +203,7 @@ class CorrectionRow(Base):
     model_version: Mapped[str | None] = mapped_column(String(64))
     routed_category: Mapped[str | None] = mapped_column(String(40))  # the router's own category
     routed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+# indexes that exist on PostgreSQL only (Index.ddl_if): the schema comparison skips them elsewhere
+PG_ONLY_INDEXES = frozenset(f"ix_cases_{col}_trgm" for col in ("text", "address", "phone"))

@@ -20,10 +20,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.tracker import commands as c
+from services.tracker import keyset
 from services.tracker.actions import ActionError, Ctx, run_action
 from services.tracker.auth import Principal, Role, require
 from services.tracker.case_handlers import HANDLERS
-from services.tracker.figures_sql import near_due_clause, not_overdue_clause, overdue_clause
+from services.tracker.case_query import ORDERINGS, CaseFilters, filtered
 from services.tracker.models import Case
 from services.tracker.routes_cases import TICKET, db
 from services.tracker.transitions import Action
@@ -178,29 +179,29 @@ def list_cases(
     near_due: Annotated[bool | None, Query(description="即将超时（未超时、已用去 80% 时限）")] = None,
     extension: Annotated[str | None, Query(pattern=r"^(requested|approved|refused)$",
                                            description="延期：requested 待审批 / approved / refused")] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=100,
+                                   description="搜索：工单号、来电号码（全号或尾号）或诉求内容/地址中的文字")] = None,
+    order: Annotated[str, Query(pattern=r"^(due|received)$",
+                                description="due 按时限（默认）/ received 按受理时间倒序")] = "due",
+    cursor: Annotated[str | None, Query(max_length=2000, description="翻页游标：上一页返回的 next_cursor")] = None,
+    offset: Annotated[int, Query(ge=0, le=100000, description="旧的偏移翻页（请改用 cursor）")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
-    if principal.role == Role.SQUAD:
-        if unit is not None and unit != principal.unit:
-            raise HTTPException(403, "只能查看本单位的工单")
-        unit = principal.unit
-    q = select(Case)
-    if status:
-        q = q.where(Case.status.in_(status.split(",")))
-    for column, value in ((Case.unit, unit), (Case.category, category), (Case.territory, territory)):
-        if value is not None:
-            q = q.where(column == value)
-    if extension is not None:
-        q = q.where(Case.extension == extension)
+    filters = CaseFilters(status, unit, category, territory, overdue, near_due, extension, q, order).scoped(principal)
+    ordering = ORDERINGS[order]
+    if cursor is not None and offset:
+        raise HTTPException(422, [{"loc": ["query", "offset"], "msg": "cursor 与 offset 不能同时使用",
+                                   "type": "value_error"}])
     now = datetime.now(UTC)
-    if overdue is not None:
-        q = q.where(overdue_clause(now) if overdue else not_overdue_clause(now))
-    if near_due is not None:
-        q = q.where(near_due_clause(now) if near_due else ~near_due_clause(now))
-    total = session.scalar(select(func.count()).select_from(q.subquery()))
-    q = q.order_by(Case.resolve_by.asc(), Case.received_at.asc()).limit(limit)
-    cases = session.scalars(q).all()
-    # count: the cases in this answer (at most `limit`); total: every case the filters match
-    return {"count": len(cases), "total": total, "as_of": now.isoformat(),
+    base = filtered(filters, principal, now)
+    total = session.scalar(select(func.count()).select_from(base.subquery()))
+    paged = base.order_by(*ordering.order_by())
+    if cursor is not None:
+        paged = paged.where(ordering.after(keyset.decode(cursor, ordering, filters.as_dict())))
+    cases, next_cursor = keyset.page(session.scalars(paged.offset(offset).limit(limit + 1)).all(), limit,
+                                     ordering, filters.as_dict())
+    # count: the cases in this answer (at most `limit`); total: every case the filters match;
+    # next_cursor: pass it as `cursor` for the next page (None: this is the last page)
+    return {"count": len(cases), "total": total, "as_of": now.isoformat(), "next_cursor": next_cursor,
             "cases": [{**case_summary(x, principal, request.app.state.core.city), "version": x.version}
                       for x in cases]}

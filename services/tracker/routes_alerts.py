@@ -12,7 +12,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy.orm import Session
 
 from services.router.alerts import AlertKind
-from services.tracker.alerts_store import alert_view, list_alerts
+from services.tracker import keyset
+from services.tracker.alerts_store import ALERTS_ORDER, alert_view, list_alerts
 from services.tracker.auth import Principal, Role, require
 from services.tracker.routes_cases import db
 
@@ -29,6 +30,7 @@ def get_alerts(
     ticket_no: Annotated[str | None, Query(pattern=r"^[A-Z]{1,6}\d{14}$")] = None,
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=2000, description="翻页游标：上一页返回的 next_cursor")] = None,
 ) -> dict[str, Any]:
     if since is not None and since.tzinfo is None:
         raise HTTPException(422, [{"loc": ["query", "since"], "msg": "since 需要带时区", "type": "value_error"}])
@@ -36,6 +38,9 @@ def get_alerts(
         if unit is not None and unit != principal.unit:
             raise HTTPException(403, "只能查看本单位的告警")
         unit = principal.unit
-    rows = list_alerts(session, kinds=kind.split(",") if kind else None, unit=unit, since=since,
-                       ticket_no=ticket_no, limit=limit)
-    return {"count": len(rows), "alerts": [alert_view(r) for r in rows]}
+    filters = {"kind": kind, "unit": unit, "ticket_no": ticket_no, "since": since.isoformat() if since else None}
+    after = keyset.decode(cursor, ALERTS_ORDER, filters) if cursor is not None else None
+    rows, next_cursor = keyset.page(list_alerts(session, kinds=kind.split(",") if kind else None, unit=unit,
+                                                since=since, ticket_no=ticket_no, limit=limit + 1, after=after),
+                                    limit, ALERTS_ORDER, filters)
+    return {"count": len(rows), "next_cursor": next_cursor, "alerts": [alert_view(r) for r in rows]}

@@ -11,13 +11,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.tracker import keyset
 from services.tracker.auth import Principal, Role, require
 from services.tracker.corrections import load_rates, view
+from services.tracker.keyset import Key, Ordering
 from services.tracker.models import CorrectionRow
 from services.tracker.routes_cases import db
 
 router = APIRouter(prefix="/api/v1", tags=["corrections"])
 COMMAND = require(Role.COMMAND)
+# newest first, by the primary key (keyset pagination: services/tracker/keyset.py)
+CORRECTIONS_ORDER = Ordering("corrections", (Key(CorrectionRow.id, "id", "int", desc=True),))
 
 
 @router.get("/corrections/stats", summary="分类纠正率（按日 × 类别）")
@@ -39,6 +43,10 @@ def list_corrections(
     _: Annotated[Principal, Depends(COMMAND)],
     session: Annotated[Session, Depends(db)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=2000, description="翻页游标：上一页返回的 next_cursor")] = None,
 ) -> dict[str, Any]:
-    rows = session.scalars(select(CorrectionRow).order_by(CorrectionRow.id.desc()).limit(limit)).all()
-    return {"count": len(rows), "corrections": [view(r) for r in rows]}
+    q = select(CorrectionRow).order_by(*CORRECTIONS_ORDER.order_by())
+    if cursor is not None:
+        q = q.where(CORRECTIONS_ORDER.after(keyset.decode(cursor, CORRECTIONS_ORDER, {})))
+    rows, next_cursor = keyset.page(session.scalars(q.limit(limit + 1)).all(), limit, CORRECTIONS_ORDER, {})
+    return {"count": len(rows), "next_cursor": next_cursor, "corrections": [view(r) for r in rows]}

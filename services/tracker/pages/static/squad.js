@@ -26,8 +26,17 @@
   async function load() {
     if (!unit) return;
     try {
-      const r = await api("GET", `/api/v1/cases?status=${OPEN}&unit=${encodeURIComponent(unit)}&limit=300`);
-      cases = sortQueue(r.cases);
+      // the whole open queue, page by page (keyset cursor: never a case twice or skipped)
+      const all = [];
+      let cursor = null;
+      for (let n = 0; n < 20; n++) {
+        const page = await api("GET", `/api/v1/cases?status=${OPEN}&unit=${encodeURIComponent(unit)}&limit=300` +
+          (cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""));
+        all.push(...page.cases);
+        cursor = page.next_cursor;
+        if (!cursor) break;
+      }
+      cases = sortQueue(all);
       if (busy()) stale = true; else render();
       loadNotices();
     } catch (e) { toast(e.message, "error"); }

@@ -81,6 +81,15 @@ def _sample(app: Any, n: int, seed: int) -> list[tuple[str, str, str | None]]:
     return list(out.values())
 
 
+def _total(app: Any) -> int:
+    from sqlalchemy import func, select
+
+    from services.tracker.models import Case
+
+    with app.state.sessions() as s:
+        return int(s.scalar(select(func.count()).select_from(Case)) or 0)
+
+
 def list_params(app: Any, path: str) -> set[str]:
     from fastapi.routing import APIRoute
 
@@ -97,7 +106,8 @@ def export_paths(app: Any) -> list[str]:
             if isinstance(r, APIRoute) and "GET" in r.methods and "export" in r.path and "{" not in r.path]
 
 
-def reads(app: Any, sample: list[tuple[str, str, str | None]], tz: ZoneInfo) -> tuple[list[Read], list[str]]:
+def reads(app: Any, sample: list[tuple[str, str, str | None]], tz: ZoneInfo,
+          total: int) -> tuple[list[Read], list[str]]:
     city = app.state.core.city
     now = datetime.now(UTC)
     today = now.astimezone(tz).date()
@@ -154,11 +164,9 @@ def reads(app: Any, sample: list[tuple[str, str, str | None]], tz: ZoneInfo) -> 
         out.append(Read(f"page{page.replace('/', '_')}", role, fixed(page)))
     missing: list[str] = []
     params = list_params(app, "/api/v1/cases")
-    deep = next((p for p in DEEP_PARAMS if p in params), None)
-    if deep in ("offset", "page"):
-        depth = "50000" if deep == "offset" else "500"
-        out.append(Read("cases_deep_page", "command", fixed(f"/api/v1/cases?limit=100&{deep}={depth}")))
-    elif deep is None:
+    if "offset" in params:  # half way down the list (at most 50,000 deep)
+        out.append(Read("cases_deep_offset", "command", fixed(f"/api/v1/cases?limit=100&offset={min(total // 2, 50000)}")))
+    if not any(p in params for p in DEEP_PARAMS):
         missing.append("cases_deep_page (no offset/cursor on /api/v1/cases)")
     search = next((p for p in SEARCH_PARAMS if p in params), None)
     if search is not None:
@@ -187,7 +195,7 @@ async def _cursor_read(client: httpx.AsyncClient, headers: dict[str, str], param
         if not cursor:
             return None
     deep = url + f"&{param}={cursor}"
-    return Read("cases_deep_page", "command", lambda _i: deep)
+    return Read("cases_deep_cursor", "command", lambda _i: deep)
 
 
 async def run(url: str, repeats: int, seed: int, budget_s: float) -> dict[str, Any]:
@@ -205,7 +213,7 @@ async def run(url: str, repeats: int, seed: int, budget_s: float) -> dict[str, A
     tokens = {"operator": add_user(app.state.sessions, f"压测接线员{tag}", Role.OPERATOR, None),
               "command": add_user(app.state.sessions, f"压测指挥员{tag}", Role.COMMAND, None),
               "squad": add_user(app.state.sessions, f"压测队员{tag}", Role.SQUAD, squad_unit)}
-    plan, missing = reads(app, sample, tz)
+    plan, missing = reads(app, sample, tz, _total(app))
     rss_start = rss_mb()
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}

@@ -86,6 +86,8 @@ def report(samples: Samples, cases: int, seed: dict[str, Any], repeats: int) -> 
     pages: dict[str, Any] = {}
     for name, figures in samples.pages.items():
         pages[name] = {key: summary(values, PAINT_TARGET_MS) for key, values in figures.items() if values}
+        if "api_cpu_ms" in pages[name]:  # a cost, not a time on screen: no target
+            pages[name]["api_cpu_ms"].pop("meets")
         paints = [pages[name][k]["meets"] for k in ("first_paint_ms", "first_contentful_paint_ms") if k in pages[name]]
         pages[name]["meets"] = bool(paints) and all(paints)
     actions = {name: summary(values, ACTION_TARGET_MS) for name, values in samples.actions.items() if values}
@@ -140,6 +142,20 @@ def _routed(base: str, admin: str, timeout_s: float = 120) -> Callable[[list[str
     return wait
 
 
+def api_cpu(stack: Stack) -> Callable[[], float]:
+    """CPU seconds (user + system) the API process has used so far."""
+    import psutil
+
+    api = next(c for c in stack.children if c.name == "api")
+    proc = psutil.Process(api.proc.pid if api.proc else 0)
+
+    def used() -> float:
+        times = proc.cpu_times()
+        return float(times.user + times.system)
+
+    return used
+
+
 def wait_healthy(base: str, admin: str, timeout_s: float = 90) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -176,7 +192,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
             seed_info = {"seconds": seeded.seconds, "actions": seeded.actions, "refused": seeded.refused,
                          "by_status": seeded.by_status}
             samples.info["machine"] = {"cpus": os.cpu_count(), "load_avg_1m_before": round(os.getloadavg()[0], 1)}
-            run_pages(base, tokens, page_specs(), args.repeats, samples)
+            run_pages(base, tokens, page_specs(), args.repeats, samples, api_cpu(stack))
             texts = [f"{BAIPU[i % len(BAIPU)]}（第{i + 1}次来电）" for i in range(args.calls)]
             run_actions(base, tokens, texts, samples, _routed(base, admin), squad_token)
             samples.info["machine"]["load_avg_1m_after"] = round(os.getloadavg()[0], 1)
@@ -192,8 +208,9 @@ def print_text(result: dict[str, Any]) -> None:
     for name, figures in result["pages"].items():
         for key, s in figures.items():
             if isinstance(s, dict):
+                verdict = ("yes" if s["meets"] else "NO") if "meets" in s else "-"
                 print(f"{name:<12} {key:<26} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['n']:>3}  "
-                      f"{'yes' if s['meets'] else 'NO'}{'' if key != 'data_ms' else ' (info)'}")
+                      f"{verdict}{' (info)' if key == 'data_ms' else ''}")
     print(f"{'action':<39} {'p50 ms':>8} {'p95 ms':>8} {'n':>3}  meets")
     for name, s in result["actions"].items():
         print(f"{name:<39} {s['p50_ms']:>8} {s['p95_ms']:>8} {s['n']:>3}  {'yes' if s['meets'] else 'NO'}")

@@ -138,8 +138,23 @@ def measure_page(ctx: BrowserContext, spec: PageSpec, samples: Samples) -> None:
         page.close()
 
 
+def settle(page: Page) -> None:
+    """Wait until the page has had no API call in flight for 1 s (a refresh after the last action,
+    a live-feed reload): each action is timed on a quiet page, and no re-render swallows a form."""
+    page.wait_for_function("() => window.__bench && !window.__bench.inflight && "
+                           "performance.now() - window.__bench.lastFetch > 1000", timeout=TIMEOUT_MS)
+
+
+def open_form(page: Page, button: str, form: str) -> None:
+    """Click the button that opens an inline form and wait for the form."""
+    settle(page)
+    page.click(button)
+    page.wait_for_selector(form, timeout=TIMEOUT_MS)
+
+
 def timed_click(page: Page, selector: str, done_js: str, arg: Any = None) -> float:
-    """Milliseconds from the click on ``selector`` to the frame in which ``done_js(arg)`` holds."""
+    """Milliseconds from the click on ``selector`` (on a settled page) to the frame in which ``done_js(arg)`` holds."""
+    settle(page)
     page.evaluate("() => { window.__bench.t0 = 0; }")
     page.click(selector)
     handle = page.wait_for_function(f"(a) => ({done_js}) && (performance.now() - window.__bench.t0)", arg=arg,
@@ -147,7 +162,10 @@ def timed_click(page: Page, selector: str, done_js: str, arg: Any = None) -> flo
     return float(handle.json_value())
 
 
-def run_pages(base: str, tokens: dict[str, str], specs: list[PageSpec], repeats: int, samples: Samples) -> None:
+def run_pages(base: str, tokens: dict[str, str], specs: list[PageSpec], repeats: int, samples: Samples,
+              server_cpu: Callable[[], float] | None = None) -> None:
+    """Open each page ``repeats`` times; with ``server_cpu`` (CPU seconds of the API so far) also the API's
+    CPU time per load, a figure that does not depend on how busy the machine is."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -161,7 +179,10 @@ def run_pages(base: str, tokens: dict[str, str], specs: list[PageSpec], repeats:
                                                 tokens[spec.role] if spec.role else None)
                 for _ in range(repeats):
                     try:
+                        before = server_cpu() if server_cpu else 0.0
                         measure_page(contexts[key], spec, samples)
+                        if server_cpu:
+                            samples.page(spec.name, "api_cpu_ms", (server_cpu() - before) * 1000)
                     except Exception as exc:  # noqa: BLE001 - reported, the other pages are still measured
                         samples.errors.append(f"page {spec.name}: {str(exc).splitlines()[0]}")
                         break
@@ -222,7 +243,7 @@ def squad_shift(page: Page, tickets: list[str], samples: Samples) -> None:
         page.wait_for_selector(f"{card} button[data-action=accept]", timeout=TIMEOUT_MS)
         samples.action("accept", timed_click(page, f"{card} button[data-action=accept]",
                                              "document.querySelector(a + ' .badge.st-accepted')", card))
-        page.click(f"{card} button[data-action=extension]")
+        open_form(page, f"{card} button[data-action=extension]", f"{card} .panel form")
         page.fill(f"{card} .panel input[name=hours]", "24")
         page.fill(f"{card} .panel textarea[name=reason]", "需协调供电部门一起处置")
         page.evaluate("() => { const t = document.getElementById('toast'); if (t) { t.className = ''; t.textContent = ''; } }")
@@ -230,7 +251,7 @@ def squad_shift(page: Page, tickets: list[str], samples: Samples) -> None:
             page, f"{card} .panel form button[type=submit]",
             "!document.querySelector(a[0] + ' .panel form') && document.getElementById('toast') && "
             "document.getElementById('toast').textContent.includes(a[1])", [card, t]))
-        page.click(f"{card} button[data-action=resolve]")
+        open_form(page, f"{card} button[data-action=resolve]", f"{card} .panel form textarea[name=result]")
         page.fill(f"{card} .panel textarea[name=result]", "已到现场处置完毕，当事人已整改")
         samples.action("resolve", timed_click(page, f"{card} .panel form button[type=submit]",
                                               "!document.querySelector(a)", card))

@@ -6,7 +6,7 @@ from alembic import context
 
 from services.platform.db import make_engine
 from services.platform.settings import CommonSettings
-from services.tracker import notifier, supplements  # noqa: F401  (register their tables)
+from services.tracker import notifier, rollup_models, supplements  # noqa: F401  (register their tables)
 from services.tracker.models import Base
 
 config = context.config

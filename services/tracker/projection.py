@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from services.core import media
 from services.core.engine import Engine
 from services.core.events import Channel, ComplaintReceived, ComplaintRouted
-from services.tracker import supplements
+from services.tracker import rollups, supplements
 from services.tracker.models import Case, CaseEventRow, IntakeRecord
 
 RECEIVED = "received"
@@ -122,7 +122,8 @@ def _dispatch_statement(columns: tuple[str, ...]) -> Update:
     than executing it)."""
     table = cast(Table, Case.__table__)
     return (update(table).where(table.c.complaint_id == bindparam("v_complaint_id"), table.c.status == RECEIVED)
-            .values({name: bindparam(f"v_{name}") for name in columns}))
+            .values({name: bindparam(f"v_{name}") for name in columns})
+            .execution_options(**{rollups.ROLLUP_TRACKED: True}))  # the caller touches its case
 
 
 def _dispatch(session: Session, case: Case, values: dict[str, Any]) -> bool:
@@ -146,6 +147,7 @@ def _dispatch(session: Session, case: Case, values: dict[str, Any]) -> bool:
         return False
     for name, value in values.items():
         set_committed_value(case, name, value)
+    rollups.touch(session, case.complaint_id)  # the KPI rollup follows at commit
     return True
 
 

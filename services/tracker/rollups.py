@@ -1,0 +1,216 @@
+"""Keeps the KPI rollup (``rollup_models``) equal to a recount of the cases, in the transaction that
+changes them.
+
+Cases are written in several ways (the ORM, compare-and-set UPDATEs of the projection and of the
+case actions, tests' UPDATEs).  Session events see all of them: ``after_flush`` notes the cases the
+ORM wrote; ``do_orm_execute`` notes the cases an UPDATE of ``cases`` matches (a statement that
+names its case itself carries the execution option ``ROLLUP_TRACKED`` and calls ``touch``).  Just
+before the commit the noted cases are read back and each one's stored contribution
+(``case_rollup_keys``) is replaced by its current one: the difference goes to ``kpi_rollup`` (an
+upsert, keys in sorted order so concurrent writers lock rows in one order).  Re-reading the current
+row makes it exact whatever happened: a replay changes nothing, a re-route moves the counts once.
+
+``rebuild`` recounts everything from the cases (the migration's back-fill, a repair);
+``recount`` is the same count, returned instead of written (the tests compare the two).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, delete, event, insert, inspect, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from services.tracker.models import Case
+from services.tracker.rollup_counts import Contribution, contribution, zero
+from services.tracker.rollup_models import MEASURES, CaseRollupKey, KpiRollup, KpiRollupMeta
+from services.tracker.stats import CaseFacts
+
+log = logging.getLogger(__name__)
+ROLLUP_TRACKED = "rollup_tracked"  # execution option: this UPDATE of cases calls touch() itself
+_TOUCHED = "rollups.touched"
+_FACT_COLUMNS = (Case.status, Case.unit, Case.category, Case.territory, Case.received_at, Case.routed_at,
+                 Case.accept_by, Case.resolve_by, Case.accepted_at, Case.resolved_at, Case.reopens, Case.extended,
+                 Case.disposal_mode, Case.rating)
+_zones: dict[str, ZoneInfo] = {}  # database URL -> the rollup's time zone (once it is kept)
+Sums = dict[tuple[Any, ...], dict[str, int]]
+
+
+def touch(session: Session, complaint_id: str) -> None:
+    """The case ``complaint_id`` is changed in this transaction (its contribution is redone at commit)."""
+    session.info.setdefault(_TOUCHED, set()).add(complaint_id)
+
+
+def _note_orm_changes(session: Session) -> None:
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Case):
+            touch(session, obj.complaint_id)
+
+
+@event.listens_for(Session, "after_flush")
+def _noted_by_orm(session: Session, _context: Any) -> None:
+    _note_orm_changes(session)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _noted_by_update(state: ORMExecuteState) -> None:
+    if not state.is_update or state.execution_options.get(ROLLUP_TRACKED):
+        return
+    table = getattr(state.statement, "table", None)
+    if getattr(table, "name", None) != Case.__tablename__:
+        return
+    where = state.statement.whereclause  # type: ignore[attr-defined]
+    query = select(Case.__table__.c.complaint_id)
+    if where is not None:
+        query = query.where(where)
+    params = state.parameters
+    conn = state.session.connection()
+    for p in params if isinstance(params, list) else [params or {}]:
+        for (complaint_id,) in conn.execute(query, p):
+            touch(state.session, complaint_id)
+
+
+@event.listens_for(Session, "before_commit")
+def _apply_touched(session: Session) -> None:
+    _note_orm_changes(session)  # the commit flushes only after this event
+    if not session.info.get(_TOUCHED):
+        return
+    session.flush()
+    touched = session.info.pop(_TOUCHED, set())
+    conn = session.connection()
+    tz = zone(conn)
+    if tz is not None and touched:
+        update_cases(conn, sorted(touched), tz)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)
+
+
+def zone(conn: Connection) -> ZoneInfo | None:
+    """The time zone the rollup counts days in, or None while no rollup is kept in this database."""
+    url = conn.engine.url.render_as_string(hide_password=False)
+    if url in _zones:
+        return _zones[url]
+    if not inspect(conn).has_table(KpiRollupMeta.__tablename__):
+        return None
+    name = conn.scalar(select(KpiRollupMeta.timezone).where(KpiRollupMeta.id == 1))
+    if name is None:
+        return None
+    _zones[url] = ZoneInfo(name)
+    return _zones[url]
+
+
+def forget_zone(conn: Connection) -> None:
+    """After the rollup tables are dropped or rebuilt: read the zone again."""
+    _zones.pop(conn.engine.url.render_as_string(hide_password=False), None)
+
+
+def _facts(rows: Iterable[Any]) -> Iterator[tuple[str, CaseFacts, bool]]:
+    for complaint_id, closed_at, *facts in rows:
+        yield complaint_id, CaseFacts(*facts), closed_at is not None
+
+
+def _read(conn: Connection, complaint_ids: list[str], tz: ZoneInfo) -> dict[str, Contribution]:
+    rows = conn.execute(select(Case.complaint_id, Case.closed_at, *_FACT_COLUMNS)
+                        .where(Case.complaint_id.in_(complaint_ids)))
+    return {cid: contribution(f, closed, tz) for cid, f, closed in _facts(rows)}
+
+
+def update_cases(conn: Connection, complaint_ids: list[str], tz: ZoneInfo) -> None:
+    """Replace the stored contributions of these cases by their current ones."""
+    new = _read(conn, complaint_ids, tz)
+    old = {row.complaint_id: row for row in conn.execute(
+        select(CaseRollupKey).where(CaseRollupKey.complaint_id.in_(complaint_ids)))}
+    delta: Sums = defaultdict(zero)
+    stale: list[str] = []
+    fresh: list[dict[str, Any]] = []
+    for cid in complaint_ids:
+        before, after = old.get(cid), new.get(cid)
+        if before is not None and after is not None and (before.day, before.unit, before.category,
+                                                          before.territory) == after.key \
+                and before.counts == after.counts and before.accept_s == after.accept_s \
+                and before.resolve_s == after.resolve_s:
+            continue
+        if before is not None:
+            for k, v in before.counts.items():
+                delta[(before.day, before.unit, before.category, before.territory)][k] -= v
+            stale.append(cid)
+        if after is not None:
+            for k, v in after.counts.items():
+                delta[after.key][k] += v
+            fresh.append(_key_row(cid, after))
+    if stale:
+        conn.execute(delete(CaseRollupKey).where(CaseRollupKey.complaint_id.in_(stale)))
+    if fresh:
+        conn.execute(insert(CaseRollupKey), fresh)
+    _add(conn, delta)
+
+
+def _key_row(complaint_id: str, c: Contribution) -> dict[str, Any]:
+    day, unit, category, territory = c.key
+    return {"complaint_id": complaint_id, "day": day, "unit": unit, "category": category, "territory": territory,
+            "counts": c.counts, "accept_s": c.accept_s, "resolve_s": c.resolve_s}
+
+
+def _add(conn: Connection, delta: Sums) -> None:
+    """Add the differences to kpi_rollup (an upsert per key, in key order); empty keys are removed."""
+    table = KpiRollup.__table__
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    emptied = []
+    for key in sorted(delta):
+        values = delta[key]
+        if not any(values.values()):
+            continue
+        day, unit, category, territory = key
+        stmt = dialect.insert(table).values(day=day, unit=unit, category=category, territory=territory, **values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["day", "unit", "category", "territory"],
+            set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES})  # type: ignore[index]
+        conn.execute(stmt)
+        if values["received"] < 0:
+            emptied.append(key)
+    for day, unit, category, territory in emptied:
+        conn.execute(delete(KpiRollup).where(KpiRollup.day == day, KpiRollup.unit == unit,
+                                             KpiRollup.category == category, KpiRollup.territory == territory,
+                                             KpiRollup.received == 0))
+
+
+def recount(conn: Connection, tz: ZoneInfo, chunk: int = 5000) -> tuple[Sums, dict[str, Contribution]]:
+    """The rollup and each case's contribution, counted from the cases (nothing written)."""
+    sums: Sums = defaultdict(zero)
+    per_case: dict[str, Contribution] = {}
+    rows = conn.execute(select(Case.complaint_id, Case.closed_at, *_FACT_COLUMNS).execution_options(yield_per=chunk))
+    for cid, f, closed in _facts(rows):
+        c = contribution(f, closed, tz)
+        per_case[cid] = c
+        for k, v in c.counts.items():
+            sums[c.key][k] += v
+    return dict(sums), per_case
+
+
+def rebuild(conn: Connection, timezone: str, chunk: int = 5000) -> int:
+    """Recount the rollup from the cases and record its time zone (the rollup is kept from now on).
+    Returns the number of rollup rows."""
+    tz = ZoneInfo(timezone)
+    sums, per_case = recount(conn, tz, chunk)
+    conn.execute(delete(KpiRollup))
+    conn.execute(delete(CaseRollupKey))
+    conn.execute(delete(KpiRollupMeta))
+    keys = [_key_row(cid, c) for cid, c in per_case.items()]
+    for i in range(0, len(keys), chunk):
+        conn.execute(insert(CaseRollupKey), keys[i:i + chunk])
+    rows = [{"day": k[0], "unit": k[1], "category": k[2], "territory": k[3], **v} for k, v in sorted(sums.items())]
+    for i in range(0, len(rows), chunk):
+        conn.execute(insert(KpiRollup), rows[i:i + chunk])
+    conn.execute(insert(KpiRollupMeta).values(id=1, timezone=timezone, built_at=datetime.now(UTC)))
+    forget_zone(conn)
+    log.info("KPI rollup rebuilt: %d cases, %d rows (%s)", len(per_case), len(rows), timezone)
+    return len(rows)

@@ -102,6 +102,15 @@ def load_postgres(url: str, batches: Iterable[Batch]) -> Counter[str]:
     counts: Counter[str] = Counter()
     plan = [(key, table.name, _columns(table), _json_columns(table)) for key, table in TABLES]
     with psycopg.connect(psycopg_url(url)) as conn:
+        # the secondary indexes are built once after the load (much faster than kept row by row,
+        # a GIN trigram index above all); those of constraints (primary keys, unique) stay
+        indexes = conn.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = 'public' AND i.tablename = ANY(%s)"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+            ([t.name for _, t in TABLES],)).fetchall()
+        for name, _ in indexes:
+            conn.execute(f'DROP INDEX "{name}"')
+        conn.commit()
         for batch in batches:
             with conn.cursor() as cur:
                 for key, name, cols, json_cols in plan:
@@ -114,6 +123,9 @@ def load_postgres(url: str, batches: Iterable[Batch]) -> Counter[str]:
                                             and row[c] is not None else row[c] for c in cols])
                     counts[key] += len(rows)
             conn.commit()
+        for _, definition in indexes:
+            conn.execute(definition)
+        conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE")
     return counts
@@ -207,6 +219,21 @@ def rebuild_rollups(url: str, timezone: str) -> float | None:
     return round(time.perf_counter() - started, 1)
 
 
+def existing(url: str) -> dict[str, Any]:
+    """What a database kept by an earlier run (``--keep``) holds, to measure it again (``--reuse``)."""
+    from services.platform.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = {key: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0) for key, table in TABLES}
+    finally:
+        engine.dispose()
+    if not rows["cases"]:
+        raise ValueError(f"--reuse: no cases in {make_url(url).render_as_string()}")
+    return {"rows": rows, "load_s": None, "reused": True, "statuses": statuses(url), "db_bytes": database_bytes(url)}
+
+
 def measure(url: str, repeats: int, seed: int, budget_s: float) -> dict[str, Any]:
     """The reads, in a process of their own (its RSS is the API's with this history)."""
     cmd = [sys.executable, "-m", "services.bench_data_reads", "--database-url", url, "--repeats", str(repeats),
@@ -220,7 +247,9 @@ def measure(url: str, repeats: int, seed: int, budget_s: float) -> dict[str, Any
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     url = args.database_url
-    loaded = load(url, args.cases, args.seed)
+    loaded = existing(url) if args.reuse else load(url, args.cases, args.seed)
+    if args.reuse:
+        args.cases = loaded["rows"]["cases"]
     try:
         reads = measure(url, args.repeats, args.seed, args.budget_s)
     finally:
@@ -235,7 +264,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def print_table(result: dict[str, Any]) -> None:
     print(f"{result['backend']}: {result['cases']} cases, {result['rows'].get('events', 0)} events, "
-          f"loaded in {result['load_s']} s ({result['cases_per_s']} cases/s), "
+          f"loaded in {result['load_s']} s ({result.get('cases_per_s')} cases/s), "
           f"database {result['db_bytes'] / 2**20:.0f} MiB, API RSS {result['rss_mb']}")
     print(f"statuses: {result['statuses']}")
     print(f"{'read':<34} {'n':>4} {'p50 ms':>9} {'p95 ms':>9} {'p99 ms':>9}")
@@ -258,6 +287,8 @@ def register(subparsers: Any) -> None:
                    help="at most this long per read; fewer calls (at least 3) when a read is slow (default 60)")
     p.add_argument("--seed", type=int, default=12319)
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    p.add_argument("--reuse", action="store_true",
+                   help="measure the database a run with --keep left (no load; --cases is what it holds)")
     p.add_argument("--json", action="store_true", help="one JSON line")
 
     def handler(args: argparse.Namespace) -> int:

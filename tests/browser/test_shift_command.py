@@ -1,7 +1,8 @@
 """The command centre's shift on /dashboard, scripted in Chromium (issue 17): what waits for it is listed in
 待指挥中心处理 (two extension requests, two resolved cases); it refuses one extension with a reason
 (驳回延期) and grants the other (批准延期), verifies one result (核查结案), sends the other back (返工),
-and sends a supervision notice (督办) that reaches the alerts list and the squad's page.  The tracker
+and sends a supervision notice (督办) that reaches the alerts list and the squad's page; the wall
+screen shows the shift's cases.  The tracker
 runs beside the API: the notice goes out through the outbox and the alerts topic like any other."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, ViewportSize, expect
 
 from services.platform.db import make_engine, make_sessionmaker
 from tests.browser.shift import Shift, api
@@ -21,6 +22,7 @@ from tests.integration.tracker.conftest import make_case
 
 pytestmark = pytest.mark.browser
 NOTE = "群众反映强烈，请今日内到场处置并反馈"
+WALL: ViewportSize = {"width": 1920, "height": 1080}
 
 
 def open_case(dash: Page, ticket: str) -> Locator:
@@ -130,6 +132,14 @@ def test_command_centre_shift(browser: Browser, stack_factory: Any, sqlite_url: 
     assert states[verify]["status"] == "closed" and states[reopen]["status"] == "in_progress"
     assert [h["type"] for h in states[reopen]["history"]][-1] == "reopened"
     expect(todo.locator("li.ext-pending")).to_have_count(0)
+
+    # the wall screen of the same room: the shift's cases on its feed and on 白蒲镇's tile, no scrolling
+    wall = shift.login(tokens["command"], WALL)
+    wall.goto("/wall")
+    expect(wall.locator("#wall-feed li", has_text=supervise).first).to_be_visible(timeout=15000)
+    expect(wall.locator('#wall-map .town[data-code="320682105"] .o')).to_have_text("在办 4", timeout=15000)
+    assert wall.evaluate("document.documentElement.scrollHeight") <= WALL["height"]
+    shift.shot(wall, "wall")
 
     member = shift.login(squad, PHONE)  # the squad reads the notice on its phone
     expect(member.locator("#notices")).to_contain_text(NOTE, timeout=15000)

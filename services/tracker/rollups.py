@@ -119,8 +119,11 @@ def _facts(rows: Iterable[Any]) -> Iterator[tuple[str, CaseFacts, bool]]:
 
 
 def _read(conn: Connection, complaint_ids: list[str], tz: ZoneInfo) -> dict[str, Contribution]:
+    # FOR UPDATE (PostgreSQL; SQLite has one writer): a concurrent transaction that changed one of
+    # these cases commits its case row and its contribution before this one reads either
     rows = conn.execute(select(Case.complaint_id, Case.closed_at, *_FACT_COLUMNS)
-                        .where(Case.complaint_id.in_(complaint_ids)))
+                        .where(Case.complaint_id.in_(complaint_ids)).order_by(Case.complaint_id)
+                        .with_for_update(of=Case.__table__))
     return {cid: contribution(f, closed, tz) for cid, f, closed in _facts(rows)}
 
 

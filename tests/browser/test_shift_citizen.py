@@ -1,6 +1,6 @@
 """A citizen's part of the shift on a phone, scripted in Chromium (issue 17): looks the case up on /citizen
 (ticket + last four digits of the phone; a wrong pair and another citizen's ticket get the same answer),
-reads the progress, adds information while the squad works on it, and rates the result once it is
+reads the progress, adds a note and a photo while the squad works on it, and rates the result once it is
 resolved; the rating reaches the case the command centre sees."""
 
 from __future__ import annotations
@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, FilePayload, Page, expect
 
 from services.platform.db import make_engine, make_sessionmaker
 from tests.browser.shift import Shift, api
 from tests.browser.test_pages_flow import PHONE, users
 from tests.integration.tracker.conftest import make_case
+from tests.photo_images import png
 
 pytestmark = pytest.mark.browser
 MINE, THEIRS = "13812345678", "13955554321"
@@ -59,8 +60,14 @@ def test_citizen_looks_up_adds_and_rates(browser: Browser, stack_factory: Any, s
     expect(page.locator("#c-toast")).to_have_text("已提交补充，承办单位会看到", timeout=10000)
     expect(page.locator("#c-timeline li span").last).to_have_text("您补充了文字说明")
     expect(page.locator("#c-headline")).to_have_text("白蒲镇城管执法中队已签收，正在处置")
+    photo: FilePayload = {"name": "site.png", "mimeType": "image/png", "buffer": png(1600, 1200, seed=7)}
+    page.set_input_files("#c-photo-box input[data-photo-input=gallery]", files=[photo])
+    expect(page.locator("#c-photo-box li.photo .photo-state")).to_have_text("已上传", timeout=30000)
+    expect(page.locator("#c-timeline li span").last).to_have_text("您补充了1张照片")
     shift.shot(page, "information_added")
-    assert "今晚十点以后还在打桩" in api(base, admin, "GET", f"/api/v1/cases/{ticket}")["text"]
+    case = api(base, admin, "GET", f"/api/v1/cases/{ticket}")
+    assert "今晚十点以后还在打桩" in case["text"]
+    assert [a["content_type"] for a in case["attachments"] if a.get("source") == "citizen"] == ["image/jpeg"]
 
     # resolved by the squad: the citizen looks again and rates it
     api(base, tokens["squad"], "POST", f"/api/v1/cases/{ticket}/resolve",

@@ -96,6 +96,11 @@ def _rows(batch: Batch, key: str) -> list[dict[str, Any]]:
             "corrections": batch.corrections}[key]
 
 
+def _progress(counts: Counter[str]) -> None:
+    if counts["cases"] % 100000 < 5000:
+        print(f"bench-data: {counts['cases']} cases loaded", file=sys.stderr, flush=True)
+
+
 def load_postgres(url: str, batches: Iterable[Batch]) -> Counter[str]:
     import psycopg
 
@@ -123,6 +128,7 @@ def load_postgres(url: str, batches: Iterable[Batch]) -> Counter[str]:
                                             and row[c] is not None else row[c] for c in cols])
                     counts[key] += len(rows)
             conn.commit()
+            _progress(counts)
         for _, definition in indexes:
             conn.execute(definition)
         conn.commit()
@@ -144,6 +150,7 @@ def load_sqlite(url: str, batches: Iterable[Batch]) -> Counter[str]:
                     if rows:
                         conn.execute(insert(table), rows)
                         counts[key] += len(rows)
+            _progress(counts)
     finally:
         engine.dispose()
     return counts
@@ -238,9 +245,10 @@ def measure(url: str, repeats: int, seed: int, budget_s: float) -> dict[str, Any
     """The reads, in a process of their own (its RSS is the API's with this history)."""
     cmd = [sys.executable, "-m", "services.bench_data_reads", "--database-url", url, "--repeats", str(repeats),
            "--seed", str(seed), "--budget-s", str(budget_s)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False, cwd=Path(__file__).resolve().parents[1])
+    # its progress (stderr) goes straight to ours
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False, cwd=Path(__file__).resolve().parents[1])
     if out.returncode != 0:
-        raise RuntimeError(f"reads failed ({out.returncode}): {out.stderr[-2000:]}")
+        raise RuntimeError(f"reads failed ({out.returncode})")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
 

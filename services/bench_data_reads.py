@@ -260,6 +260,7 @@ async def run(url: str, repeats: int, seed: int, budget_s: float) -> dict[str, A
                 results[read.name] = {"n": len(times), "p50_ms": round(percentile(times, 50), 2),
                                       "p95_ms": round(percentile(times, 95), 2),
                                       "p99_ms": round(percentile(times, 99), 2)}
+                print(f"bench-data: {read.name} p95 {results[read.name]['p95_ms']} ms", file=sys.stderr, flush=True)
     finally:
         for c in clients.values():
             await c.aclose()

@@ -41,6 +41,7 @@ from services.tracker import (
     routes_cases,
     routes_citizen,
     routes_corrections,
+    routes_export,
     routes_health,
     routes_media,
     routes_photos,
@@ -104,6 +105,7 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     # outermost: every body the API and pages return, errors included, in the city's time
     app.add_middleware(CityTimeMiddleware, tz=ZoneInfo(city.timezone))
     app.include_router(hotline.router)
+    app.include_router(routes_export.router)  # before /cases/{ticket_no}
     app.include_router(routes_cases.router)
     app.include_router(routes_media.router)
     app.include_router(routes_photos.router)

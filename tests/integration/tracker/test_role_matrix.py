@@ -100,6 +100,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[dict[str, Any], Prep]] = {
     ("POST", "/api/v1/cases/{ticket_no}/photos"): (SQUAD_ONLY, squad_photo),
     ("GET", "/api/v1/units/{unit_id}/cases"): (STAFF_OWN, lambda api: ("/api/v1/units/SQ_BAIPU/cases", None)),
     ("GET", "/api/v1/cases"): (STAFF, lambda api: ("/api/v1/cases", {"status": "dispatched"})),
+    ("GET", "/api/v1/cases/export"): (  # command centre; a squad its own unit only
+        {"anonymous": 401, "operator": 403, "squad": OK, "squad_other": 403, "command": OK, "admin": OK},
+        lambda api: ("/api/v1/cases/export", {"unit": "SQ_BAIPU"})),
     ("POST", "/api/v1/cases/{ticket_no}/accept"): (SQUAD_ONLY, action("accept")),
     ("POST", "/api/v1/cases/{ticket_no}/start"): (SQUAD_ONLY, action("start", **ACCEPTED)),
     ("POST", "/api/v1/cases/{ticket_no}/return"): (SQUAD_ONLY, action("return", {"reason": "不属本辖区"})),

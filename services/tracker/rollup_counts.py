@@ -9,6 +9,7 @@ percentiles), which the reader computes in SQL.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -20,6 +21,18 @@ from services.tracker.stats import DISPOSAL_MODES, NOT_HANDLED, SATISFIED, CaseF
 _MODE = dict(zip(DISPOSAL_MODES, ("service", "management", "enforcement"), strict=True))
 _RATING = {"满意": "rated_satisfied", "基本满意": "rated_basically", "不满意": "rated_unsatisfied"}
 US = timedelta(microseconds=1)
+# duration buckets: below 1 s, then 5 % wide up to about 30 years
+BOUNDS = tuple(1.05 ** i for i in range(400))
+HIST_DIMS = ("total", "unit", "category", "territory")
+DURATIONS = ("accept", "resolve")
+
+
+def bucket_of(seconds: float | None) -> int | None:
+    return None if seconds is None else bisect_right(BOUNDS, seconds)
+
+
+def month_of(day: date) -> date:
+    return day.replace(day=1)
 
 
 @dataclass(frozen=True)
@@ -28,6 +41,26 @@ class Contribution:
     counts: dict[str, int]           # the non-zero measures
     accept_s: float | None
     resolve_s: float | None
+
+    @property
+    def accept_b(self) -> int | None:
+        return bucket_of(self.accept_s)
+
+    @property
+    def resolve_b(self) -> int | None:
+        return bucket_of(self.resolve_s)
+
+
+Cell = tuple[date, str, str, str, int]  # month, dim, value, measure, bucket
+
+
+def hist_cells(key: tuple[date, str, str, str], accept_b: int | None, resolve_b: int | None) -> list[Cell]:
+    """The kpi_duration_hist cells a case with this key and these buckets counts in."""
+    day, *values = key
+    month = month_of(day)
+    return [(month, dim, value, measure, b)
+            for measure, b in zip(DURATIONS, (accept_b, resolve_b), strict=True) if b is not None
+            for dim, value in zip(HIST_DIMS, ("", *values), strict=True)]
 
 
 def day_of(moment: datetime, tz: tzinfo) -> date:

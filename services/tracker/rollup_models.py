@@ -6,6 +6,7 @@ the period KPIs need, so a year's evaluation reads a few thousand rows, not a ye
 - ``case_rollup_keys``: each case's current contribution (its key, its counts and its two durations),
   so a change of the case subtracts exactly what it added (a replay or a re-route moves counts once);
   the durations also give the exact 90th percentiles.
+- ``kpi_duration_hist``: per city month the durations' bucket counts (the percentiles' first step).
 - ``kpi_rollup_meta``: one row, the time zone the days are counted in.  Its presence means the
   rollup is kept (written by the back-fill, ``rollups.rebuild``).
 """
@@ -76,8 +77,27 @@ class CaseRollupKey(Base):
     counts: Mapped[dict[str, Any]] = mapped_column(JSON)  # the non-zero measures this case adds
     accept_s: Mapped[float | None] = mapped_column(Float)   # when counted as accepted
     resolve_s: Mapped[float | None] = mapped_column(Float)  # when counted as resolved
+    accept_b: Mapped[int | None] = mapped_column(Integer)   # their buckets (rollup_counts.bucket_of)
+    resolve_b: Mapped[int | None] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_case_rollup_keys_day", "day"),)
+    __table_args__ = (Index("ix_case_rollup_keys_day", "day"),
+                      Index("ix_case_rollup_keys_accept_b", "accept_b", "day"),
+                      Index("ix_case_rollup_keys_resolve_b", "resolve_b", "day"))
+
+
+class KpiDurationHist(Base):
+    """How many cases of a city month took a duration in each bucket, in total ('total', '') and per
+    unit / category / territory: the 90th percentile's bucket without reading the cases, then
+    its exact value from that bucket's cases only."""
+
+    __tablename__ = "kpi_duration_hist"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the city month
+    dim: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    measure: Mapped[str] = mapped_column(String(8), primary_key=True)  # accept | resolve
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class KpiRollupMeta(Base):

@@ -4,15 +4,16 @@
 Three SQL reads, none of which grows with the cases of the period except the percentiles:
 - the sums of ``kpi_rollup`` for the days, per unit and group (a few thousand rows for a year);
 - the open cases of the period past a deadline now (open cases only: ``figures_sql``);
-- the 90th percentiles of the two durations, nearest rank, in SQL over ``case_rollup_keys``
-  (one narrow indexed row per case; the rank comes from the rollup's counts).
+- the 90th percentiles of the two durations, nearest rank: the bucket holding that rank from the
+  monthly histogram (``kpi_duration_hist``; the cases of the days outside whole months), then the
+  exact value among that one bucket's cases of the period (``case_rollup_keys``, indexed by bucket).
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, literal, select
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 
 from services.tracker.figures_sql import open_clause, overdue_clause
 from services.tracker.models import Case
-from services.tracker.rollup_counts import disposal_from_sums, kpis_from_sums, zero
-from services.tracker.rollup_models import MEASURES, NONE_KEY, CaseRollupKey, KpiRollup
+from services.tracker.rollup_counts import disposal_from_sums, kpis_from_sums, month_of, zero
+from services.tracker.rollup_models import MEASURES, NONE_KEY, CaseRollupKey, KpiDurationHist, KpiRollup
 from services.tracker.stats import GROUPS
 
 NONE = "(none)"
@@ -72,26 +73,76 @@ def _rank(n: int) -> int:
     return max(0, math.ceil(0.9 * n) - 1) + 1
 
 
+def _months(d0: date, d1: date) -> tuple[date, date, list[tuple[date, date]]]:
+    """The whole city months [m0, m1) inside [d0, d1), and the days outside them."""
+    m0 = d0 if d0.day == 1 else month_of(d0 + timedelta(days=32 - d0.day))
+    m1 = month_of(d1)
+    if m0 >= m1:
+        return m0, m0, [(d0, d1)]
+    return m0, m1, [(a, b) for a, b in ((d0, m0), (m1, d1)) if a < b]
+
+
+def _histogram(session: Session, d0: date, d1: date, measure: str,
+               group_by: str | None) -> dict[str, dict[int, int]]:
+    """Cases per duration bucket in [d0, d1), per group and TOTAL: the monthly histogram for the whole
+    months, the cases of the days outside them."""
+    out: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    m0, m1, edges = _months(d0, d1)
+    dims = ("total", group_by) if group_by else ("total",)
+    if m0 < m1:
+        h = KpiDurationHist
+        for dim, value, b, n in session.execute(
+                select(h.dim, h.value, h.bucket, func.sum(h.n)).where(
+                    h.month >= m0, h.month < m1, h.measure == measure, h.dim.in_(dims))
+                .group_by(h.dim, h.value, h.bucket)):
+            out[TOTAL if dim == "total" else _label(value)][b] += int(n)
+    k = CaseRollupKey
+    bucket = getattr(k, f"{measure}_b")
+    for a, b in edges:
+        group_col = getattr(k, group_by) if group_by else literal(NONE_KEY)
+        for value, bk, n in session.execute(
+                select(group_col, bucket, func.count()).where(k.day >= a, k.day < b, bucket.is_not(None))
+                .group_by(group_col, bucket)):
+            out[TOTAL][bk] += int(n)
+            if group_by:
+                out[_label(value)][bk] += int(n)
+    return out
+
+
+def _locate(histogram: dict[int, int]) -> tuple[int, int] | None:
+    """(bucket, rank within it, 1-based) of the nearest-rank 90th percentile."""
+    rank = _rank(sum(histogram.values()))
+    for b in sorted(histogram):
+        if rank <= histogram[b]:
+            return b, rank
+        rank -= histogram[b]
+    return None
+
+
 def _p90(session: Session, d0: date, d1: date, measure: str, counted: dict[str, int],
          group_by: str | None) -> dict[str, float | None]:
-    """The nearest-rank 90th percentile of ``accept_s`` / ``resolve_s`` per group and TOTAL, ``counted`` being
-    how many cases have the value (the rollup's accepted / resolved)."""
-    column = getattr(CaseRollupKey, measure)
-    period = (CaseRollupKey.day >= d0, CaseRollupKey.day < d1, column.is_not(None))
-    out: dict[str, float | None] = {key: None for key in counted}
-    if counted.get(TOTAL):
-        out[TOTAL] = session.scalar(select(column).where(*period).order_by(column)
-                                    .offset(_rank(counted[TOTAL]) - 1).limit(1))
-    wanted = {k: _rank(n) for k, n in counted.items() if k != TOTAL and n}
-    if group_by is None or not wanted:
+    """The nearest-rank 90th percentile of the time to accept / resolve per group and TOTAL: its bucket
+    from the histogram, then its value among that bucket's cases of the period only."""
+    out: dict[str, float | None] = dict.fromkeys(counted)
+    located = {key: at for key, h in _histogram(session, d0, d1, measure, group_by).items()
+               if counted.get(key) and (at := _locate(h)) is not None}
+    k = CaseRollupKey
+    column, bucket = getattr(k, f"{measure}_s"), getattr(k, f"{measure}_b")
+    period = (k.day >= d0, k.day < d1)
+    if TOTAL in located:
+        b, rank = located.pop(TOTAL)
+        out[TOTAL] = session.scalar(select(column).where(bucket == b, *period).order_by(column)
+                                    .offset(rank - 1).limit(1))
+    if group_by is None or not located:
         return out
-    group_col = getattr(CaseRollupKey, group_by)
+    group_col = getattr(k, group_by)
+    stored = {(NONE_KEY if key == NONE else key): at for key, at in located.items()}
     ranked = select(group_col.label("g"), column.label("v"),
                     func.row_number().over(partition_by=group_col, order_by=column).label("rn")
-                    ).where(*period).subquery()
-    stored = {(NONE_KEY if k == NONE else k): rank for k, rank in wanted.items()}
+                    ).where(*period, group_col.in_(stored),
+                            bucket == case({g: b for g, (b, _) in stored.items()}, value=group_col)).subquery()
     rows = session.execute(select(ranked.c.g, ranked.c.v).where(
-        ranked.c.g.in_(stored), ranked.c.rn == case(stored, value=ranked.c.g)))
+        ranked.c.rn == case({g: r for g, (_, r) in stored.items()}, value=ranked.c.g)))
     for group, value in rows:
         out[_label(group)] = value
     return out
@@ -105,7 +156,7 @@ def compute_from_rollup(session: Session, d0: date, d1: date, start: datetime, e
     groups, units = _sums(session, d0, d1, group_by)
     groups.setdefault(TOTAL, zero())
     late = _late(session, start, end, now, group_by)
-    p90 = {m: _p90(session, d0, d1, f"{m}_s", {k: s[n] for k, s in groups.items()}, group_by)
+    p90 = {m: _p90(session, d0, d1, m, {k: s[n] for k, s in groups.items()}, group_by)
            for m, n in (("accept", "accepted"), ("resolve", "resolved"))}
 
     def kpis(key: str) -> dict[str, Any]:

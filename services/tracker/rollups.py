@@ -28,8 +28,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from services.tracker.models import Case
-from services.tracker.rollup_counts import Contribution, contribution, zero
-from services.tracker.rollup_models import MEASURES, CaseRollupKey, KpiRollup, KpiRollupMeta
+from services.tracker.rollup_counts import Cell, Contribution, contribution, hist_cells, zero
+from services.tracker.rollup_models import MEASURES, CaseRollupKey, KpiDurationHist, KpiRollup, KpiRollupMeta
 from services.tracker.stats import CaseFacts
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ _FACT_COLUMNS = (Case.status, Case.unit, Case.category, Case.territory, Case.rec
                  Case.disposal_mode, Case.rating)
 _zones: dict[str, ZoneInfo] = {}  # database URL -> the rollup's time zone (once it is kept)
 Sums = dict[tuple[Any, ...], dict[str, int]]
+Hist = dict[Cell, int]
 
 
 def touch(session: Session, complaint_id: str) -> None:
@@ -133,34 +134,44 @@ def update_cases(conn: Connection, complaint_ids: list[str], tz: ZoneInfo) -> No
     old = {row.complaint_id: row for row in conn.execute(
         select(CaseRollupKey).where(CaseRollupKey.complaint_id.in_(complaint_ids)))}
     delta: Sums = defaultdict(zero)
+    hist: Hist = defaultdict(int)
     stale: list[str] = []
     fresh: list[dict[str, Any]] = []
     for cid in complaint_ids:
         before, after = old.get(cid), new.get(cid)
-        if before is not None and after is not None and (before.day, before.unit, before.category,
-                                                          before.territory) == after.key \
-                and before.counts == after.counts and before.accept_s == after.accept_s \
-                and before.resolve_s == after.resolve_s:
+        if before is not None and after is not None and _key_row(cid, after) == _stored(before):
             continue
         if before is not None:
+            old_key = (before.day, before.unit, before.category, before.territory)
             for k, v in before.counts.items():
-                delta[(before.day, before.unit, before.category, before.territory)][k] -= v
+                delta[old_key][k] -= v
+            for cell in hist_cells(old_key, before.accept_b, before.resolve_b):
+                hist[cell] -= 1
             stale.append(cid)
         if after is not None:
             for k, v in after.counts.items():
                 delta[after.key][k] += v
+            for cell in hist_cells(after.key, after.accept_b, after.resolve_b):
+                hist[cell] += 1
             fresh.append(_key_row(cid, after))
     if stale:
         conn.execute(delete(CaseRollupKey).where(CaseRollupKey.complaint_id.in_(stale)))
     if fresh:
         conn.execute(insert(CaseRollupKey), fresh)
     _add(conn, delta)
+    _add_hist(conn, hist)
+
+
+def _stored(row: Any) -> dict[str, Any]:
+    return {c: getattr(row, c) for c in ("complaint_id", "day", "unit", "category", "territory", "counts",
+                                          "accept_s", "resolve_s", "accept_b", "resolve_b")}
 
 
 def _key_row(complaint_id: str, c: Contribution) -> dict[str, Any]:
     day, unit, category, territory = c.key
     return {"complaint_id": complaint_id, "day": day, "unit": unit, "category": category, "territory": territory,
-            "counts": c.counts, "accept_s": c.accept_s, "resolve_s": c.resolve_s}
+            "counts": c.counts, "accept_s": c.accept_s, "resolve_s": c.resolve_s, "accept_b": c.accept_b,
+            "resolve_b": c.resolve_b}
 
 
 def _add(conn: Connection, delta: Sums) -> None:
@@ -186,9 +197,31 @@ def _add(conn: Connection, delta: Sums) -> None:
                                              KpiRollup.received == 0))
 
 
-def recount(conn: Connection, tz: ZoneInfo, chunk: int = 5000) -> tuple[Sums, dict[str, Contribution]]:
-    """The rollup and each case's contribution, counted from the cases (nothing written)."""
+def _add_hist(conn: Connection, delta: Hist) -> None:
+    table = KpiDurationHist.__table__
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    emptied = []
+    for cell in sorted(delta):
+        if not delta[cell]:
+            continue
+        month, dim, value, measure, b = cell
+        stmt = dialect.insert(table).values(month=month, dim=dim, value=value, measure=measure, bucket=b,
+                                            n=delta[cell])
+        conn.execute(stmt.on_conflict_do_update(index_elements=["month", "dim", "value", "measure", "bucket"],
+                                                set_={"n": table.c.n + stmt.excluded.n}))
+        if delta[cell] < 0:
+            emptied.append(cell)
+    for month, dim, value, measure, b in emptied:
+        conn.execute(delete(KpiDurationHist).where(
+            KpiDurationHist.month == month, KpiDurationHist.dim == dim, KpiDurationHist.value == value,
+            KpiDurationHist.measure == measure, KpiDurationHist.bucket == b, KpiDurationHist.n == 0))
+
+
+def recount(conn: Connection, tz: ZoneInfo, chunk: int = 5000) -> tuple[Sums, dict[str, Contribution], Hist]:
+    """The rollup, each case's contribution and the duration histogram, counted from the cases
+    (nothing written)."""
     sums: Sums = defaultdict(zero)
+    hist: Hist = defaultdict(int)
     per_case: dict[str, Contribution] = {}
     rows = conn.execute(select(Case.complaint_id, Case.closed_at, *_FACT_COLUMNS).execution_options(yield_per=chunk))
     for cid, f, closed in _facts(rows):
@@ -196,14 +229,17 @@ def recount(conn: Connection, tz: ZoneInfo, chunk: int = 5000) -> tuple[Sums, di
         per_case[cid] = c
         for k, v in c.counts.items():
             sums[c.key][k] += v
-    return dict(sums), per_case
+        for cell in hist_cells(c.key, c.accept_b, c.resolve_b):
+            hist[cell] += 1
+    return dict(sums), per_case, dict(hist)
 
 
 def rebuild(conn: Connection, timezone: str, chunk: int = 5000) -> int:
     """Recount the rollup from the cases and record its time zone (the rollup is kept from now on).
     Returns the number of rollup rows."""
     tz = ZoneInfo(timezone)
-    sums, per_case = recount(conn, tz, chunk)
+    sums, per_case, hist = recount(conn, tz, chunk)
+    conn.execute(delete(KpiDurationHist))
     conn.execute(delete(KpiRollup))
     conn.execute(delete(CaseRollupKey))
     conn.execute(delete(KpiRollupMeta))
@@ -213,6 +249,10 @@ def rebuild(conn: Connection, timezone: str, chunk: int = 5000) -> int:
     rows = [{"day": k[0], "unit": k[1], "category": k[2], "territory": k[3], **v} for k, v in sorted(sums.items())]
     for i in range(0, len(rows), chunk):
         conn.execute(insert(KpiRollup), rows[i:i + chunk])
+    cells = [dict(zip(("month", "dim", "value", "measure", "bucket"), cell, strict=True), n=n)
+             for cell, n in sorted(hist.items())]
+    for i in range(0, len(cells), chunk):
+        conn.execute(insert(KpiDurationHist), cells[i:i + chunk])
     conn.execute(insert(KpiRollupMeta).values(id=1, timezone=timezone, built_at=datetime.now(UTC)))
     forget_zone(conn)
     log.info("KPI rollup rebuilt: %d cases, %d rows (%s)", len(per_case), len(rows), timezone)

@@ -2,8 +2,9 @@
 period KPIs, kept by the tracker in the transaction of every case change (services/tracker/rollups.py);
 each case's current contribution in case_rollup_keys; the days' time zone in kpi_rollup_meta.
 
-Back-filled here from the existing cases by the same recount the tests compare with
-(``rollups.rebuild``), in the city's time zone (COMPLAINTS_CITY, city.yaml ``timezone``).
+Back-filled from the existing cases by the same recount the tests compare with (``rollups.rebuild``,
+in the city's time zone: COMPLAINTS_CITY, city.yaml ``timezone``), in the last migration that
+changes the rollup's tables (0011): the recount writes the tables as the code has them now.
 
 Revision ID: 0010
 Revises: 0009
@@ -12,9 +13,7 @@ Create Date: 2026-12-04 22:00:00
 import sqlalchemy as sa
 from alembic import op
 
-from services.core.loader import load_city
 from services.platform.db import UTCDateTime
-from services.platform.settings import CommonSettings
 from services.tracker import rollups
 from services.tracker.rollup_models import MEASURES
 
@@ -56,8 +55,6 @@ def upgrade() -> None:
         sa.Column('built_at', UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint('id'),
     )
-    settings = CommonSettings()
-    rollups.rebuild(op.get_bind(), load_city(settings.city, str(settings.config_root)).timezone)
 
 
 def downgrade() -> None:

@@ -18,7 +18,7 @@ from services.core.events import CategoryScore, Channel, ComplaintReceived, Comp
 from services.tracker import routes_stats
 from services.tracker.models import Case
 from services.tracker.projection import apply_received, apply_routed
-from services.tracker.rollup_models import MEASURES, CaseRollupKey, KpiRollup
+from services.tracker.rollup_models import MEASURES, CaseRollupKey, KpiDurationHist, KpiRollup
 from services.tracker.rollups import rebuild, recount, zone
 from services.tracker.stats import compute, load_facts
 from tests.integration.tracker.conftest import Api, new_ticket
@@ -109,22 +109,28 @@ def act(api: Api, rng: random.Random, ticket: str) -> int:
     return 200
 
 
-def stored(api: Api) -> tuple[dict[tuple[Any, ...], dict[str, int]], dict[str, tuple[Any, ...]]]:
+Counted = tuple[dict[tuple[Any, ...], dict[str, int]], dict[str, tuple[Any, ...]], dict[tuple[Any, ...], int]]
+
+
+def stored(api: Api) -> Counted:
     with api.sessions() as s:
         sums = {(r.day, r.unit, r.category, r.territory): {m: getattr(r, m) for m in MEASURES}
                 for r in s.scalars(select(KpiRollup))}
-        keys = {r.complaint_id: ((r.day, r.unit, r.category, r.territory), r.counts, r.accept_s, r.resolve_s)
+        keys = {r.complaint_id: ((r.day, r.unit, r.category, r.territory), r.counts, r.accept_s, r.resolve_s,
+                                 r.accept_b, r.resolve_b)
                 for r in s.scalars(select(CaseRollupKey))}
-    return sums, keys
+        hist = {(h.month, h.dim, h.value, h.measure, h.bucket): h.n for h in s.scalars(select(KpiDurationHist))}
+    return sums, keys, hist
 
 
-def recounted(api: Api) -> tuple[dict[tuple[Any, ...], dict[str, int]], dict[str, tuple[Any, ...]]]:
+def recounted(api: Api) -> Counted:
     with api.sessions() as s:
         tz = zone(s.connection())
         assert tz == TZ
-        sums, per_case = recount(s.connection(), tz)
+        sums, per_case, hist = recount(s.connection(), tz)
     return ({k: v for k, v in sums.items() if v["received"]},
-            {cid: (c.key, c.counts, c.accept_s, c.resolve_s) for cid, c in per_case.items()})
+            {cid: (c.key, c.counts, c.accept_s, c.resolve_s, c.accept_b, c.resolve_b) for cid, c in per_case.items()},
+            {cell: n for cell, n in hist.items() if n})
 
 
 def stats(api: Api, params: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -153,12 +159,13 @@ def test_rollup_equals_recount_and_stats_equal_compute(api: Api, seed: int, monk
             done.append(act(api, rng, rng.choice(stream.tickets)))
     assert done.count(200) >= 30, done  # the sequence did change cases, not only get refused
 
-    sums, keys = stored(api)
-    expected_sums, expected_keys = recounted(api)
+    sums, keys, hist = stored(api)
+    expected_sums, expected_keys, expected_hist = recounted(api)
     assert sums == expected_sums, {k: (sums.get(k), expected_sums.get(k)) for k in {*sums, *expected_sums}
                                    if sums.get(k) != expected_sums.get(k)}
     assert keys == expected_keys, {c: (keys.get(c), expected_keys.get(c)) for c in {*keys, *expected_keys}
                                    if keys.get(c) != expected_keys.get(c)}
+    assert hist == expected_hist and sum(hist.values()) > 0
     assert sum(s["received"] for s in sums.values()) == len(stream.tickets)
     assert sum(s["reopens"] for s in sums.values()) > 0 and sum(s["rated"] for s in sums.values()) > 0
 
@@ -171,7 +178,8 @@ def test_rollup_equals_recount_and_stats_equal_compute(api: Api, seed: int, monk
         for group_by in (None, "unit", "category", "territory"):
             for period in ({"from": DAY0.isoformat(), "to": (DAY0 + timedelta(days=DAYS)).isoformat()},
                            {"from": (DAY0 + timedelta(days=2)).isoformat(), "to": (DAY0 + timedelta(days=2)).isoformat()},
-                           {"from": "2026-10-01", "to": "2026-10-31"}):
+                           {"from": "2026-10-01", "to": "2026-10-31"},    # a whole month: its histogram
+                           {"from": "2026-09-20", "to": "2026-11-10"}):   # a month and days beside it
                 params = {**period, **({"group_by": group_by} if group_by else {})}
                 got, expected = stats(api, params)
                 assert got == expected, params
@@ -184,4 +192,4 @@ def test_rollup_equals_recount_and_stats_equal_compute(api: Api, seed: int, monk
     # a rebuild (the migration's back-fill) writes the same rollup
     with api.sessions.begin() as s:
         rebuild(s.connection(), "Asia/Shanghai")
-    assert stored(api) == (sums, keys)
+    assert stored(api) == (sums, keys, hist)

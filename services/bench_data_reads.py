@@ -159,6 +159,11 @@ def reads(app: Any, sample: list[tuple[str, str, str | None]], tz: ZoneInfo,
         out.append(Read(f"stats_{span}", "command", fixed(f"/api/v1/stats?from={start}")))
         for group in ("unit", "category", "territory"):
             out.append(Read(f"stats_{span}_by_{group}", "command", fixed(f"/api/v1/stats?from={start}&group_by={group}")))
+        # whole city days (`to` a date, today included): the form an evaluation of a period asks
+        for group in ("", "unit", "category", "territory") if span == "year" else ("",):
+            by = f"&group_by={group}" if group else ""
+            out.append(Read(f"stats_{span}_whole_days{'_by_' + group if group else ''}", "command",
+                            fixed(f"/api/v1/stats?from={start}&to={day}{by}")))
     for page in ("/console", "/squad", "/dashboard", "/wall", "/citizen"):
         role = {"/console": "operator", "/squad": "squad", "/citizen": "citizen"}.get(page, "command")
         out.append(Read(f"page{page.replace('/', '_')}", role, fixed(page)))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import sys
@@ -220,6 +221,7 @@ async def run(url: str, repeats: int, seed: int, budget_s: float) -> dict[str, A
               "squad": add_user(app.state.sessions, f"压测队员{tag}", Role.SQUAD, squad_unit)}
     plan, missing = reads(app, sample, tz, _total(app))
     rss_start = rss_mb()
+    load_start = os.getloadavg()[0]
     results: dict[str, Any] = {}
     errors: dict[str, str] = {}
     clients: dict[int, httpx.AsyncClient] = {}
@@ -272,7 +274,9 @@ async def run(url: str, repeats: int, seed: int, budget_s: float) -> dict[str, A
         await app.state.redis.aclose()
         app.state.sessions.kw["bind"].dispose()
     return {"reads": results, "missing": missing, "errors": errors,
-            "rss_mb": {"after_start": rss_start, "after_reads": rss_mb(), "peak": peak_rss_mb()}}
+            "rss_mb": {"after_start": rss_start, "after_reads": rss_mb(), "peak": peak_rss_mb()},
+            # the machine's 1-minute load average when the reads began and ended (shared machines)
+            "load_avg": [round(load_start, 1), round(os.getloadavg()[0], 1)], "cpus": os.cpu_count()}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,7 +22,8 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import HTTPException
-from sqlalchemy import and_, false, or_
+from sqlalchemy import Select, and_, false, or_
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
 Kind = Literal["dt", "str", "int"]
@@ -62,6 +63,32 @@ class Ordering:
             # redundant but sargable: the index range starts at the cursor (the rest filters only the ties)
             cond = and_(first.column <= v if first.desc else first.column >= v, cond)
         return cond
+
+    def zones(self, values: Sequence[Any]) -> list[ColumnElement[bool]]:
+        """``after(values)`` as consecutive parts of the ordering, each an index range of its own.
+
+        A nullable first key (NULLs last) past a non-NULL value is the rest of the non-NULL range,
+        then the NULL zone: one condition would be ``col >= v OR col IS NULL``, which no index
+        range serves (measured in docs/scaling.md: 100 ms instead of 3 ms deep in 300,000 cases)."""
+        first, v = self.keys[0], values[0]
+        if not first.nullable or v is None:
+            return [self.after(values)]
+        col = first.column
+        return [and_(col <= v if first.desc else col >= v, col.is_not(None), _after(self.keys, values)),
+                col.is_(None)]
+
+
+def fetch_after(session: Session, stmt: Select[Any], ordering: Ordering, values: Sequence[Any] | None,
+                limit: int) -> list[Any]:
+    """Up to ``limit`` rows of ``stmt`` (already ordered by ``ordering``) after the cursor's row."""
+    if values is None:
+        return list(session.scalars(stmt.limit(limit)).all())
+    rows: list[Any] = []
+    for zone in ordering.zones(values):
+        rows += session.scalars(stmt.where(zone).limit(limit - len(rows))).all()
+        if len(rows) >= limit:
+            break
+    return rows
 
 
 def _after(keys: Sequence[Key], values: Sequence[Any]) -> ColumnElement[bool]:

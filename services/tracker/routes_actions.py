@@ -195,11 +195,9 @@ def list_cases(
     now = datetime.now(UTC)
     base = filtered(filters, principal, now)
     total = session.scalar(select(func.count()).select_from(base.subquery()))
-    paged = base.order_by(*ordering.order_by())
-    if cursor is not None:
-        paged = paged.where(ordering.after(keyset.decode(cursor, ordering, filters.as_dict())))
-    cases, next_cursor = keyset.page(session.scalars(paged.offset(offset).limit(limit + 1)).all(), limit,
-                                     ordering, filters.as_dict())
+    after = keyset.decode(cursor, ordering, filters.as_dict()) if cursor is not None else None
+    rows = keyset.fetch_after(session, base.order_by(*ordering.order_by()).offset(offset), ordering, after, limit + 1)
+    cases, next_cursor = keyset.page(rows, limit, ordering, filters.as_dict())
     # count: the cases in this answer (at most `limit`); total: every case the filters match;
     # next_cursor: pass it as `cursor` for the next page (None: this is the last page)
     return {"count": len(cases), "total": total, "as_of": now.isoformat(), "next_cursor": next_cursor,

@@ -6,6 +6,7 @@ the period KPIs need, so a year's evaluation reads a few thousand rows, not a ye
 - ``case_rollup_keys``: each case's current contribution (its key, its counts and its two durations),
   so a change of the case subtracts exactly what it added (a replay or a re-route moves counts once);
   the durations also give the exact 90th percentiles.
+- ``kpi_rollup_month``: the same sums per city month and one dimension (whole months of a period).
 - ``kpi_duration_hist``: per city month the durations' bucket counts (the percentiles' first step).
 - ``kpi_rollup_meta``: one row, the time zone the days are counted in.  Its presence means the
   rollup is kept (written by the back-fill, ``rollups.rebuild``).
@@ -81,8 +82,25 @@ class CaseRollupKey(Base):
     resolve_b: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (Index("ix_case_rollup_keys_day", "day"),
-                      Index("ix_case_rollup_keys_accept_b", "accept_b", "day"),
-                      Index("ix_case_rollup_keys_resolve_b", "resolve_b", "day"))
+                      # the percentile's bucket, read from the index alone (migration 0012)
+                      Index("ix_case_rollup_keys_accept_b", "accept_b", "day", "accept_s"),
+                      Index("ix_case_rollup_keys_resolve_b", "resolve_b", "day", "resolve_s"))
+
+
+class KpiRollupMonth(Base):
+    """The sums of ``kpi_rollup`` per city month in total (dim 'total', value '') and per unit /
+    category / territory: a whole month or a year reads a few hundred rows."""
+
+    __tablename__ = "kpi_rollup_month"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # the first day of the city month
+    dim: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+for _m in MEASURES:  # the same summed columns as kpi_rollup
+    setattr(KpiRollupMonth, _m, mapped_column(_m, BigInteger if _m in ("accept_us", "resolve_us") else Integer,
+                                              default=0, nullable=False))
 
 
 class KpiDurationHist(Base):

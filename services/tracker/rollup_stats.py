@@ -22,7 +22,14 @@ from sqlalchemy.orm import Session
 from services.tracker.figures_sql import open_clause, overdue_clause
 from services.tracker.models import Case
 from services.tracker.rollup_counts import disposal_from_sums, kpis_from_sums, month_of, zero
-from services.tracker.rollup_models import MEASURES, NONE_KEY, CaseRollupKey, KpiDurationHist, KpiRollup
+from services.tracker.rollup_models import (
+    MEASURES,
+    NONE_KEY,
+    CaseRollupKey,
+    KpiDurationHist,
+    KpiRollup,
+    KpiRollupMonth,
+)
 from services.tracker.stats import GROUPS
 
 NONE = "(none)"
@@ -34,18 +41,37 @@ def _label(value: str | None) -> str:
 
 
 def _sums(session: Session, d0: date, d1: date, group_by: str | None) -> tuple[dict[str, dict[str, int]], ...]:
-    """(per group, per unit) sums of the days [d0, d1); the total under TOTAL in the first."""
-    group_col = getattr(KpiRollup, group_by) if group_by else literal(NONE_KEY)
-    rows = session.execute(
-        select(KpiRollup.unit, group_col, *(func.sum(getattr(KpiRollup, m)) for m in MEASURES))
-        .where(KpiRollup.day >= d0, KpiRollup.day < d1).group_by(KpiRollup.unit, group_col))
+    """(per group, per unit) sums of the days [d0, d1); the total under TOTAL in the first.  Whole
+    months from kpi_rollup_month, the days outside them from kpi_rollup."""
     groups: dict[str, dict[str, int]] = defaultdict(zero)
     units: dict[str, dict[str, int]] = defaultdict(zero)
-    for unit, group, *values in rows:
-        for target in ((groups[TOTAL], units[_label(unit)], groups[_label(group)]) if group_by
-                       else (groups[TOTAL], units[_label(unit)])):
-            for m, v in zip(MEASURES, values, strict=True):
-                target[m] += int(v or 0)
+
+    def add(target: dict[str, int], values: Any) -> None:
+        for m, v in zip(MEASURES, values, strict=True):
+            target[m] += int(v or 0)
+
+    m0, m1, edges = _months(d0, d1)
+    if m0 < m1:
+        mo = KpiRollupMonth
+        dims = {"total", "unit", group_by or "total"}
+        for dim, value, *values in session.execute(
+                select(mo.dim, mo.value, *(func.sum(getattr(mo, m)) for m in MEASURES))
+                .where(mo.month >= m0, mo.month < m1, mo.dim.in_(dims)).group_by(mo.dim, mo.value)):
+            if dim == "total":
+                add(groups[TOTAL], values)
+            if dim == "unit":
+                add(units[_label(value)], values)
+            if dim == group_by:
+                add(groups[_label(value)], values)
+    group_col = getattr(KpiRollup, group_by) if group_by else literal(NONE_KEY)
+    for a, b in edges:
+        for unit, group, *values in session.execute(
+                select(KpiRollup.unit, group_col, *(func.sum(getattr(KpiRollup, m)) for m in MEASURES))
+                .where(KpiRollup.day >= a, KpiRollup.day < b).group_by(KpiRollup.unit, group_col)):
+            add(groups[TOTAL], values)
+            add(units[_label(unit)], values)
+            if group_by:
+                add(groups[_label(group)], values)
     return ({k: v for k, v in groups.items() if v["received"]}, {k: v for k, v in units.items() if v["received"]})
 
 
@@ -139,7 +165,7 @@ def _p90(session: Session, d0: date, d1: date, measure: str, counted: dict[str, 
     stored = {(NONE_KEY if key == NONE else key): at for key, at in located.items()}
     ranked = select(group_col.label("g"), column.label("v"),
                     func.row_number().over(partition_by=group_col, order_by=column).label("rn")
-                    ).where(*period, group_col.in_(stored),
+                    ).where(*period, group_col.in_(stored), bucket.in_({b for b, _ in stored.values()}),
                             bucket == case({g: b for g, (b, _) in stored.items()}, value=group_col)).subquery()
     rows = session.execute(select(ranked.c.g, ranked.c.v).where(
         ranked.c.rn == case({g: r for g, (_, r) in stored.items()}, value=ranked.c.g)))

@@ -28,8 +28,23 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from services.tracker.models import Case
-from services.tracker.rollup_counts import Cell, Contribution, contribution, hist_cells, zero
-from services.tracker.rollup_models import MEASURES, CaseRollupKey, KpiDurationHist, KpiRollup, KpiRollupMeta
+from services.tracker.rollup_counts import (
+    HIST_DIMS,
+    Cell,
+    Contribution,
+    contribution,
+    hist_cells,
+    month_of,
+    zero,
+)
+from services.tracker.rollup_models import (
+    MEASURES,
+    CaseRollupKey,
+    KpiDurationHist,
+    KpiRollup,
+    KpiRollupMeta,
+    KpiRollupMonth,
+)
 from services.tracker.stats import CaseFacts
 
 log = logging.getLogger(__name__)
@@ -174,27 +189,43 @@ def _key_row(complaint_id: str, c: Contribution) -> dict[str, Any]:
             "resolve_b": c.resolve_b}
 
 
+def by_month(daily: Sums) -> Sums:
+    """Day x unit x category x territory sums -> month x dimension (total, unit, category, territory) sums."""
+    out: Sums = defaultdict(zero)
+    for (day, *values), sums in daily.items():
+        month = month_of(day)
+        for dim, value in zip(HIST_DIMS, ("", *values), strict=True):
+            target = out[(month, dim, value)]
+            for m, v in sums.items():
+                target[m] += v
+    return dict(out)
+
+
 def _add(conn: Connection, delta: Sums) -> None:
-    """Add the differences to kpi_rollup (an upsert per key, in key order); empty keys are removed."""
-    table = KpiRollup.__table__
+    """Add the differences to kpi_rollup and kpi_rollup_month (an upsert per key, in key order);
+    emptied keys are removed."""
+    _upsert(conn, KpiRollup, ("day", "unit", "category", "territory"), delta)
+    _upsert(conn, KpiRollupMonth, ("month", "dim", "value"), by_month(delta))
+
+
+def _upsert(conn: Connection, model: Any, key_names: tuple[str, ...], delta: Sums) -> None:
+    table = model.__table__
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     emptied = []
     for key in sorted(delta):
         values = delta[key]
         if not any(values.values()):
             continue
-        day, unit, category, territory = key
-        stmt = dialect.insert(table).values(day=day, unit=unit, category=category, territory=territory, **values)
+        stmt = dialect.insert(table).values(**dict(zip(key_names, key, strict=True)), **values)
         stmt = stmt.on_conflict_do_update(
-            index_elements=["day", "unit", "category", "territory"],
+            index_elements=list(key_names),
             set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES})  # type: ignore[index]
         conn.execute(stmt)
         if values["received"] < 0:
             emptied.append(key)
-    for day, unit, category, territory in emptied:
-        conn.execute(delete(KpiRollup).where(KpiRollup.day == day, KpiRollup.unit == unit,
-                                             KpiRollup.category == category, KpiRollup.territory == territory,
-                                             KpiRollup.received == 0))
+    for key in emptied:
+        conn.execute(delete(table).where(*(table.c[k] == v for k, v in zip(key_names, key, strict=True)),
+                                         table.c.received == 0))
 
 
 def _add_hist(conn: Connection, delta: Hist) -> None:
@@ -240,6 +271,7 @@ def rebuild(conn: Connection, timezone: str, chunk: int = 5000) -> int:
     tz = ZoneInfo(timezone)
     sums, per_case, hist = recount(conn, tz, chunk)
     conn.execute(delete(KpiDurationHist))
+    conn.execute(delete(KpiRollupMonth))
     conn.execute(delete(KpiRollup))
     conn.execute(delete(CaseRollupKey))
     conn.execute(delete(KpiRollupMeta))
@@ -249,6 +281,9 @@ def rebuild(conn: Connection, timezone: str, chunk: int = 5000) -> int:
     rows = [{"day": k[0], "unit": k[1], "category": k[2], "territory": k[3], **v} for k, v in sorted(sums.items())]
     for i in range(0, len(rows), chunk):
         conn.execute(insert(KpiRollup), rows[i:i + chunk])
+    months = [{"month": k[0], "dim": k[1], "value": k[2], **v} for k, v in sorted(by_month(sums).items())]
+    for i in range(0, len(months), chunk):
+        conn.execute(insert(KpiRollupMonth), months[i:i + chunk])
     cells = [dict(zip(("month", "dim", "value", "measure", "bucket"), cell, strict=True), n=n)
              for cell, n in sorted(hist.items())]
     for i in range(0, len(cells), chunk):

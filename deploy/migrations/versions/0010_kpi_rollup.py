@@ -4,7 +4,7 @@ each case's current contribution in case_rollup_keys; the days' time zone in kpi
 
 Back-filled from the existing cases by the same recount the tests compare with (``rollups.rebuild``,
 in the city's time zone: COMPLAINTS_CITY, city.yaml ``timezone``), in the last migration that
-changes the rollup's tables (0011): the recount writes the tables as the code has them now.
+changes the rollup's tables (0012): the recount writes the tables as the code has them now.
 
 Revision ID: 0010
 Revises: 0009

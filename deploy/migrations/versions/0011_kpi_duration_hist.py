@@ -1,7 +1,7 @@
 """KPI duration histogram (issue 19): per city month the buckets of the times to accept and to
 resolve, in total and per unit / category / territory, and each case's buckets in case_rollup_keys,
 so the 90th percentiles of a month or a year read the histogram and one bucket's cases, not the
-period's cases.  The rollup is recounted (``rollups.rebuild``) to fill them.
+period's cases.  Back-filled by the recount of 0012 (the last migration of the rollup's tables).
 
 Revision ID: 0011
 Revises: 0010
@@ -10,8 +10,6 @@ Create Date: 2026-12-04 22:15:00
 import sqlalchemy as sa
 from alembic import op
 
-from services.core.loader import load_city
-from services.platform.settings import CommonSettings
 from services.tracker import rollups
 
 revision = '0011'
@@ -36,8 +34,6 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('resolve_b', sa.Integer(), nullable=True))
         batch_op.create_index('ix_case_rollup_keys_accept_b', ['accept_b', 'day'], unique=False)
         batch_op.create_index('ix_case_rollup_keys_resolve_b', ['resolve_b', 'day'], unique=False)
-    settings = CommonSettings()
-    rollups.rebuild(op.get_bind(), load_city(settings.city, str(settings.config_root)).timezone)
 
 
 def downgrade() -> None:

@@ -18,8 +18,8 @@ from services.core.events import CategoryScore, Channel, ComplaintReceived, Comp
 from services.tracker import routes_stats
 from services.tracker.models import Case
 from services.tracker.projection import apply_received, apply_routed
-from services.tracker.rollup_models import MEASURES, CaseRollupKey, KpiDurationHist, KpiRollup
-from services.tracker.rollups import rebuild, recount, zone
+from services.tracker.rollup_models import MEASURES, CaseRollupKey, KpiDurationHist, KpiRollup, KpiRollupMonth
+from services.tracker.rollups import by_month, rebuild, recount, zone
 from services.tracker.stats import compute, load_facts
 from tests.integration.tracker.conftest import Api, new_ticket
 
@@ -120,6 +120,9 @@ def stored(api: Api) -> Counted:
                                  r.accept_b, r.resolve_b)
                 for r in s.scalars(select(CaseRollupKey))}
         hist = {(h.month, h.dim, h.value, h.measure, h.bucket): h.n for h in s.scalars(select(KpiDurationHist))}
+        months = {(r.month, r.dim, r.value): {m: getattr(r, m) for m in MEASURES}
+                  for r in s.scalars(select(KpiRollupMonth))}
+    assert months == {k: v for k, v in by_month(sums).items() if v["received"]}  # the months add the days up
     return sums, keys, hist
 
 

@@ -292,7 +292,8 @@ def register(subparsers: Any) -> None:
                    help=f"a database to create (dropped first!), PostgreSQL or sqlite:///file (default {DEFAULT_URL})")
     p.add_argument("--repeats", type=int, default=20, help="timed calls of each read (default 20)")
     p.add_argument("--budget-s", type=float, default=60.0,
-                   help="at most this long per read; fewer calls (at least 3) when a read is slow (default 60)")
+                   help="at most this long per read: fewer calls (at least 3) when a read is slow, and only "
+                        "one when a single call takes longer (default 60)")
     p.add_argument("--seed", type=int, default=12319)
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     p.add_argument("--reuse", action="store_true",

@@ -68,7 +68,7 @@ class Case(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     returns: Mapped[int] = mapped_column(Integer, default=0)
-    extension: Mapped[str | None] = mapped_column(String(16))
+    extension: Mapped[str | None] = mapped_column(String(16), index=True)  # the 延期待审批 list (migration 0013)
     disposal_mode: Mapped[str | None] = mapped_column(String(16))
     result: Mapped[str | None] = mapped_column(Text)
     rating: Mapped[str | None] = mapped_column(String(16))

@@ -43,6 +43,7 @@ from services.tracker import (
     routes_corrections,
     routes_export,
     routes_health,
+    routes_history,
     routes_media,
     routes_photos,
     routes_stats,
@@ -107,6 +108,7 @@ def create_app(settings: ApiSettings, engine: Engine | None = None) -> FastAPI:
     app.include_router(hotline.router)
     app.include_router(routes_export.router)  # before /cases/{ticket_no}
     app.include_router(routes_cases.router)
+    app.include_router(routes_history.router)
     app.include_router(routes_media.router)
     app.include_router(routes_photos.router)
     app.include_router(routes_health.router)

@@ -20,8 +20,11 @@ def history(session: Session, complaint_id: str, principal: Principal) -> list[d
     """The case's events; phone numbers inside them (e.g. a linked call) are masked like the case's own."""
     rows = session.scalars(select(CaseEventRow).where(CaseEventRow.complaint_id == complaint_id)
                            .order_by(CaseEventRow.at, CaseEventRow.id)).all()
-    return [{"type": r.type, "at": r.at.isoformat(), "actor": r.actor, "data": _masked(r.data, principal)}
-            for r in rows]
+    return [event_view(r, principal) for r in rows]
+
+
+def event_view(r: CaseEventRow, principal: Principal) -> dict[str, Any]:
+    return {"type": r.type, "at": r.at.isoformat(), "actor": r.actor, "data": _masked(r.data, principal)}
 
 
 def _masked(data: dict[str, Any], principal: Principal) -> dict[str, Any]:

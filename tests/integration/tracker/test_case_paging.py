@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.tracker.models import AlertRow, CorrectionRow
+from services.tracker.models import AlertRow, CaseEventRow, CorrectionRow
 from tests.integration.tracker.conftest import Api, make_case
 
 BASE = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
@@ -118,3 +118,22 @@ def test_alerts_and_corrections_page_by_cursor(api: Api) -> None:
     r = api.get("command", "/api/v1/alerts", limit=3, cursor=api.get("command", "/api/v1/corrections", limit=2)
                 .json()["next_cursor"])
     assert r.status_code == 422 and "不属于当前列表" in r.text
+
+
+def test_case_history_pages_by_cursor(api: Api) -> None:
+    ticket = make_case(api.sessions, received_at=BASE)
+    cid = api.case(ticket).complaint_id
+    with api.sessions.begin() as s:
+        for i in range(9):  # linked calls, three at the same moment (ties broken by id)
+            s.add(CaseEventRow(event_id=f"link-{cid}-{i}", complaint_id=cid, type="CallLinked", actor="operator:t",
+                               at=BASE + timedelta(minutes=10 + i // 3), data={"phone": "13900001111"}))
+    history = api.get("command", f"/api/v1/cases/{ticket}").json()["history"]
+    assert len(history) == 11
+    assert walk(api, f"/api/v1/cases/{ticket}/events", "events", limit=3) == history
+    squad = api.get("squad", f"/api/v1/cases/{ticket}/events", limit=20).json()["events"]
+    assert [e["data"].get("phone") for e in squad if e["type"] == "CallLinked"] == ["139****1111"] * 9
+    assert api.get("squad_other", f"/api/v1/cases/{ticket}/events").status_code == 403
+    other = make_case(api.sessions)
+    cursor = api.get("command", f"/api/v1/cases/{ticket}/events", limit=3).json()["next_cursor"]
+    r = api.get("command", f"/api/v1/cases/{other}/events", cursor=cursor)
+    assert r.status_code == 422 and "筛选条件已改变" in r.text

@@ -96,6 +96,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[dict[str, Any], Prep]] = {
         {"anonymous": 401, "operator": OK, "squad": 403, "squad_other": 403, "command": OK, "admin": OK},
         lambda api: ("/api/v1/complaints", {"channel": "hotline", "text": "白蒲镇有工地夜间打桩", "phone": PHONE})),
     ("GET", "/api/v1/cases/{ticket_no}"): (STAFF_OWN, lambda api: (f"/api/v1/cases/{_case(api)}", None)),
+    ("GET", "/api/v1/cases/{ticket_no}/events"): (STAFF_OWN, lambda api: (f"/api/v1/cases/{_case(api)}/events", None)),
     ("GET", "/api/v1/cases/{ticket_no}/attachments/{index}"): (STAFF_OWN, stored_photo),
     ("POST", "/api/v1/cases/{ticket_no}/photos"): (SQUAD_ONLY, squad_photo),
     ("GET", "/api/v1/units/{unit_id}/cases"): (STAFF_OWN, lambda api: ("/api/v1/units/SQ_BAIPU/cases", None)),

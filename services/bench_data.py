@@ -241,10 +241,10 @@ def existing(url: str) -> dict[str, Any]:
     return {"rows": rows, "load_s": None, "reused": True, "statuses": statuses(url), "db_bytes": database_bytes(url)}
 
 
-def measure(url: str, repeats: int, seed: int, budget_s: float) -> dict[str, Any]:
+def measure(url: str, repeats: int, seed: int, budget_s: float, skip: str = "") -> dict[str, Any]:
     """The reads, in a process of their own (its RSS is the API's with this history)."""
     cmd = [sys.executable, "-m", "services.bench_data_reads", "--database-url", url, "--repeats", str(repeats),
-           "--seed", str(seed), "--budget-s", str(budget_s)]
+           "--seed", str(seed), "--budget-s", str(budget_s), "--skip", skip]
     # its progress (stderr) goes straight to ours
     out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False, cwd=Path(__file__).resolve().parents[1])
     if out.returncode != 0:
@@ -259,7 +259,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if args.reuse:
         args.cases = loaded["rows"]["cases"]
     try:
-        reads = measure(url, args.repeats, args.seed, args.budget_s)
+        reads = measure(url, args.repeats, args.seed, args.budget_s, args.skip)
     finally:
         if not args.keep:
             drop_database(url)
@@ -295,6 +295,8 @@ def register(subparsers: Any) -> None:
                    help="at most this long per read: fewer calls (at least 3) when a read is slow, and only "
                         "one when a single call takes longer (default 60)")
     p.add_argument("--seed", type=int, default=12319)
+    p.add_argument("--skip", default="",
+                   help="reads to leave out, comma-separated name prefixes (e.g. export,stats_year_by)")
     p.add_argument("--keep", action="store_true", help="keep the database afterwards")
     p.add_argument("--reuse", action="store_true",
                    help="measure the database a run with --keep left (no load; --cases is what it holds)")

@@ -16,6 +16,7 @@ row makes it exact whatever happened: a replay changes nothing, a re-route moves
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -208,44 +209,33 @@ def _add(conn: Connection, delta: Sums) -> None:
     _upsert(conn, KpiRollupMonth, ("month", "dim", "value"), by_month(delta))
 
 
-def _upsert(conn: Connection, model: Any, key_names: tuple[str, ...], delta: Sums) -> None:
+@functools.cache
+def _upsert_statement(dialect_name: str, model: Any, key_names: tuple[str, ...], summed: tuple[str, ...]) -> Any:
+    """INSERT ... ON CONFLICT (key) DO UPDATE SET m = m + excluded.m, built once (compiling it per
+    row cost more than running it)."""
     table = model.__table__
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    emptied = []
-    for key in sorted(delta):
-        values = delta[key]
-        if not any(values.values()):
-            continue
-        stmt = dialect.insert(table).values(**dict(zip(key_names, key, strict=True)), **values)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(key_names),
-            set_={m: table.c[m] + stmt.excluded[m] for m in MEASURES})  # type: ignore[index]
-        conn.execute(stmt)
-        if values["received"] < 0:
-            emptied.append(key)
-    for key in emptied:
+    stmt = (postgresql if dialect_name == "postgresql" else sqlite).insert(table)
+    return stmt.on_conflict_do_update(index_elements=list(key_names),
+                                      set_={m: table.c[m] + stmt.excluded[m] for m in summed})
+
+
+def _upsert(conn: Connection, model: Any, key_names: tuple[str, ...], delta: Sums, summed: tuple[str, ...] = MEASURES,
+            empty: str = "received") -> None:
+    """Add ``delta`` to the rows of these keys (one statement, rows in key order, so concurrent writers
+    lock them in one order); rows whose ``empty`` column fell to 0 are removed."""
+    rows = [{**dict(zip(key_names, key, strict=True)), **delta[key]} for key in sorted(delta) if any(delta[key].values())]
+    if not rows:
+        return
+    conn.execute(_upsert_statement(conn.dialect.name, model, key_names, summed), rows)
+    table = model.__table__
+    for key in sorted(k for k, v in delta.items() if v[empty] < 0):
         conn.execute(delete(table).where(*(table.c[k] == v for k, v in zip(key_names, key, strict=True)),
-                                         table.c.received == 0))
+                                         table.c[empty] == 0))
 
 
 def _add_hist(conn: Connection, delta: Hist) -> None:
-    table = KpiDurationHist.__table__
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    emptied = []
-    for cell in sorted(delta):
-        if not delta[cell]:
-            continue
-        month, dim, value, measure, b = cell
-        stmt = dialect.insert(table).values(month=month, dim=dim, value=value, measure=measure, bucket=b,
-                                            n=delta[cell])
-        conn.execute(stmt.on_conflict_do_update(index_elements=["month", "dim", "value", "measure", "bucket"],
-                                                set_={"n": table.c.n + stmt.excluded.n}))
-        if delta[cell] < 0:
-            emptied.append(cell)
-    for month, dim, value, measure, b in emptied:
-        conn.execute(delete(KpiDurationHist).where(
-            KpiDurationHist.month == month, KpiDurationHist.dim == dim, KpiDurationHist.value == value,
-            KpiDurationHist.measure == measure, KpiDurationHist.bucket == b, KpiDurationHist.n == 0))
+    _upsert(conn, KpiDurationHist, ("month", "dim", "value", "measure", "bucket"),
+            {cell: {"n": n} for cell, n in delta.items()}, summed=("n",), empty="n")
 
 
 def recount(conn: Connection, tz: ZoneInfo, chunk: int = 5000) -> tuple[Sums, dict[str, Contribution], Hist]:

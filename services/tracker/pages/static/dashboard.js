@@ -13,8 +13,9 @@
   const ticketLink = (t) => el("a", { href: "#" + t, class: "tno", onclick: (e) => { e.preventDefault(); Detail.open(t); } }, t);
 
   function statsUrl(group) {
+    // whole city days, today included (`to` as a date includes that day): read from the KPI rollup
     const from = span === "today" ? C.day(0) : C.day(6);
-    return `/api/v1/stats?from=${from}&group_by=${group}`;
+    return `/api/v1/stats?from=${from}&to=${C.day(0)}&group_by=${group}`;
   }
 
   async function loadStats() {

@@ -8,11 +8,13 @@ from alembic.migration import MigrationContext
 
 from services.platform.db import make_engine
 from services.platform.migrate import alembic_config, upgrade
+from services.tracker import notifier, rollup_models, supplements  # noqa: F401  (register their tables)
 from services.tracker.models import PG_ONLY_INDEXES, Base
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
     upgrade(database_url)
+    upgrade(database_url)  # idempotent
     engine = make_engine(database_url)
     with engine.connect() as conn:
         pg = conn.dialect.name == "postgresql"

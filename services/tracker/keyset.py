@@ -19,12 +19,14 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import HTTPException
 from sqlalchemy import Select, and_, false, or_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
+
+if TYPE_CHECKING:  # the tracker worker imports the orderings; only the API decodes cursors
+    from fastapi import HTTPException
 
 Kind = Literal["dt", "str", "int"]
 
@@ -116,6 +118,8 @@ def encode(ordering: Ordering, filters: Mapping[str, Any], values: Sequence[Any]
 
 
 def bad_cursor(msg: str) -> HTTPException:
+    from fastapi import HTTPException
+
     return HTTPException(422, [{"loc": ["query", "cursor"], "msg": msg, "type": "value_error"}])
 
 

@@ -19,7 +19,10 @@
   }
 
   async function loadStats() {
-    const [byTown, byCat, byUnit] = await Promise.all(["territory", "category", "unit"].map((g) => api("GET", statsUrl(g))));
+    // the three groupings asked at once; the tiles, donuts and unit table drawn as soon as the unit one is in
+    const [town, cat, unit] = ["territory", "category", "unit"].map((g) => api("GET", statsUrl(g)));
+    town.catch(() => {}); cat.catch(() => {});  // their errors surface below, once awaited
+    const byUnit = await unit;
     const t = byUnit.total;
     const tiles = clear($("tiles"));
     const tile = (label, value, cls, id) => tiles.append(el("div", { class: "tile " + (cls || ""), id },
@@ -34,16 +37,17 @@
     tile("按期办结率", pct(t.on_time_resolution_rate));
     tile("返工率", pct(t.rework_rate));
     tile("满意率", pct(t.satisfaction_rate));
-    Charts.bars($("chart-town"), (byTown.groups || []).map((g) => ({ label: M.town[g.territory] || "未定位",
-      value: g.received, title: `${M.town[g.territory] || "未定位"}：受理 ${g.received}，已处置 ${g.resolved}` })),
-    { label: "各镇受理量" });
-    Charts.bars($("chart-category"), (byCat.groups || []).map((g) => ({ label: (M.cat[g.category] || {}).name || "未分类",
-      value: g.received })), { label: "各类别受理量", cls: "bar alt" });
     Charts.donut($("chart-disposal"), M.disposal_modes.map((m) => ({ name: m, value: t.disposal[m].count,
       cls: MODE_CLS[m] })), { big: pct(t.disposal["服务"].share), small: "服务类占比" });
     Charts.donut($("chart-satisfaction"), Object.entries(t.ratings).map(([k, v]) => ({ name: k, value: v,
       cls: RATING_CLS[k] })), { big: pct(t.satisfaction_rate), small: "满意率" });
     unitsTable(byUnit);
+    const [byTown, byCat] = await Promise.all([town, cat]);
+    Charts.bars($("chart-town"), (byTown.groups || []).map((g) => ({ label: M.town[g.territory] || "未定位",
+      value: g.received, title: `${M.town[g.territory] || "未定位"}：受理 ${g.received}，已处置 ${g.resolved}` })),
+    { label: "各镇受理量" });
+    Charts.bars($("chart-category"), (byCat.groups || []).map((g) => ({ label: (M.cat[g.category] || {}).name || "未分类",
+      value: g.received })), { label: "各类别受理量", cls: "bar alt" });
   }
 
   function unitsTable(byUnit) {
@@ -164,7 +168,9 @@
       b.addEventListener("click", () => {
         span = b.dataset.span;
         for (const o of document.querySelectorAll("#span button")) o.classList.toggle("on", o === b);
-        refresh();
+        // only the span's figures change (the lists are live, whatever the span): fetch just those
+        // the tiles first, then the correction rates (they would compete with them for the API)
+        loadStats().then(loadCorrections).catch((e) => toast(e.message, "error"));
       });
     }
     $("find").addEventListener("submit", (e) => { e.preventDefault(); const t = $("find-ticket").value.trim().toUpperCase(); if (t) Detail.open(t); });

@@ -24,6 +24,7 @@ from services.core import images
 from services.core.engine import Engine
 from services.core.media import MediaStore
 from services.tracker import supplements
+from services.tracker.actions import ActionError
 from services.tracker.citizen_progress import OPEN
 from services.tracker.models import Case
 from services.tracker.supplements import Supplement
@@ -36,11 +37,8 @@ SAME_TEXT_WITHIN = timedelta(hours=1)
 CLOSED = "工单已办结，不能再补充。如问题仍未解决，请在评价中选择“不满意”并说明情况，或重新反映"
 
 
-class SupplementError(Exception):
-    def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
+class SupplementError(ActionError):
+    """A refused citizen addition (HTTP status and a Chinese detail)."""
 
 
 @dataclass(frozen=True)

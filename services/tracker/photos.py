@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.core import images, media
 from services.core.media import MediaStore
 from services.core.workflow import CaseStatus
+from services.tracker.actions import ActionError
 from services.tracker.auth import Principal
 from services.tracker.models import Case, CaseEventRow
 from services.tracker.transitions import status_name
@@ -38,11 +39,8 @@ WRITE_ATTEMPTS = 8
 ATTACHMENT_PATH = re.compile(r"^/api/v1/cases/(?P<ticket>[A-Z]{1,6}\d{14})/attachments/(?P<index>\d{1,3})$")
 
 
-class PhotoError(Exception):
-    def __init__(self, status_code: int, detail: str) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.detail = detail
+class PhotoError(ActionError):
+    """A refused photo upload (HTTP status and a Chinese detail)."""
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,14 @@ def accepted_case(base: str, database_url: str, token: str) -> str:
 
 
 def record_states(page: Page) -> None:
-    """Keep every state and progress the page's upload queue goes through (window.__photoLog)."""
+    """Keep every state and progress the page's upload queue goes through (window.__photoLog), with the
+    text the page showed for it."""
     page.evaluate("""() => { window.__photoLog = [];
-      Photos.queue("squad").on((i) => window.__photoLog.push({ state: i.state, progress: i.progress,
-        text: (document.querySelector(`li.photo[data-id="${i.id}"] .photo-state`) || {}).textContent || "" })); }""")
+      Photos.queue("squad").on((i) => { const e = { state: i.state, progress: i.progress, text: "" };
+        window.__photoLog.push(e);
+        // the text once every listener ran: a card drawn again registers its list after this recorder
+        queueMicrotask(() => { e.text = (document.querySelector(
+          `li.photo[data-id="${i.id}"] .photo-state`) || {}).textContent || ""; }); }); }""")
 
 
 def pending_in_indexeddb(page: Page) -> int:

@@ -182,6 +182,7 @@ def database_bytes(url: str) -> int:
 def load(url: str, cases: int, seed: int, now: datetime | None = None) -> dict[str, Any]:
     """Create, migrate and fill the database; returns what was written and how long it took."""
     from services.core.loader import load_city
+    from services.platform.db import make_engine, refresh_planner_statistics
     from services.platform.settings import CommonSettings
     from services.resources import demo_complaints
 
@@ -196,6 +197,11 @@ def load(url: str, cases: int, seed: int, now: datetime | None = None) -> dict[s
     counts = load_sqlite(url, batches) if is_sqlite(url) else load_postgres(url, batches)
     done = time.perf_counter()
     rollup_s = rebuild_rollups(url, city.timezone)
+    engine = make_engine(url)
+    try:  # what the tracker worker does hourly (SQLite; PostgreSQL's autovacuum analyses by itself)
+        refresh_planner_statistics(engine)
+    finally:
+        engine.dispose()
     return {"rows": dict(counts), "load_s": round(done - migrated, 1), "migrate_s": round(migrated - started, 1),
             "cases_per_s": round(cases / max(done - migrated, 1e-9)), "rollup_rebuild_s": rollup_s,
             "statuses": statuses(url), "db_bytes": database_bytes(url)}

@@ -166,5 +166,25 @@ def make_engine(url: str, **kw: Any) -> Engine:
     return create_engine(url, **kw)
 
 
+ANALYSIS_LIMIT = 1000  # rows sampled per index by ANALYZE: milliseconds even at a year of cases
+
+
+def refresh_planner_statistics(engine: Engine) -> bool:
+    """Give SQLite's query planner the statistics PostgreSQL's autovacuum keeps by itself.
+
+    Without ``sqlite_stat1`` SQLite guesses that every index is equally selective: at 100,000
+    cases it sorts every closed case for a ``status=closed`` page and reads the whole territory
+    index for today's counts per town. ``ANALYZE`` with ``analysis_limit`` samples each index;
+    run it now and then as the data grows (the tracker worker does, hourly). Returns whether
+    anything was run (PostgreSQL: nothing to do).
+    """
+    if engine.dialect.name != "sqlite":
+        return False
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+        conn.exec_driver_sql("ANALYZE")
+    return True
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Any]:
     return sessionmaker(bind=engine, expire_on_commit=False)

@@ -144,6 +144,7 @@ class TrackerSettings(AlertSettings, MediaSettings):
     tracker_group: str = "complaints-tracker"
     route_timeout_s: float = Field(default=60.0, ge=1.0, description="received but not routed after this -> routed by the reconciler")
     reconcile_every_s: float = 5.0
+    planner_stats_every_s: float = Field(default=3600.0, gt=0)  # SQLite ANALYZE by the tracker worker
     # A small batch waits this long for more records (fewer transactions and commits per complaint).
     batch_linger_ms: int = Field(default=20, ge=0, le=1000)
     outbox_every_s: float = 0.2

@@ -30,7 +30,7 @@ from services.core.events import ComplaintReceived, ComplaintRouted
 from services.core.loader import load_city
 from services.modelstore import EngineHolder, ModelStore
 from services.platform import metrics
-from services.platform.db import make_engine, make_sessionmaker
+from services.platform.db import make_engine, make_sessionmaker, refresh_planner_statistics
 from services.platform.heartbeat import BEAT_EVERY_S, KEY_TTL_S, beat_fields
 from services.platform.kafka import KafkaPublisher
 from services.platform.memory import release_periodically
@@ -373,6 +373,9 @@ class TrackerWorker:
         if any(fixed.values()):
             log.warning("reconciler repaired %s", fixed)
 
+    async def _planner_statistics(self) -> None:
+        await asyncio.to_thread(refresh_planner_statistics, self.db)
+
     async def run(self) -> None:
         await self.publisher.start()
         tasks = [
@@ -381,6 +384,8 @@ class TrackerWorker:
             asyncio.create_task(self._every(self.settings.reconcile_every_s, self._reconcile_async, "reconciler")),
             asyncio.create_task(self._every(BEAT_EVERY_S, self._heartbeat, "heartbeat")),
             asyncio.create_task(self._every(self.settings.model_check_every_s, self._check_model, "model check")),
+            asyncio.create_task(self._every(self.settings.planner_stats_every_s, self._planner_statistics,
+                                            "planner statistics")),
             asyncio.create_task(self.watch.run()),
             asyncio.create_task(release_periodically(self.settings.memory_release_every_s)),
         ]

@@ -4,7 +4,8 @@ Search (``q``): a ticket number matches that ticket (unique index); digits match
 or by its last digits, for the roles that may see phones (``auth.SEES_PHONE``), and the text;
 anything else matches the complaint text and the address.  On PostgreSQL ``ILIKE '%…%'`` and the
 phone's ``LIKE '%1234'`` are served by pg_trgm GIN indexes (migration 0009; three characters or
-more give trigrams to look up); SQLite keeps a plain ``LIKE``.
+more give trigrams to look up); on SQLite by an FTS5 trigram table (migration 0014,
+``services/tracker/text_search.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from services.tracker.auth import SEES_PHONE, Principal, Role
 from services.tracker.figures_sql import near_due_clause, not_overdue_clause, overdue_clause
 from services.tracker.keyset import Key, Ordering
 from services.tracker.models import Case
+from services.tracker.text_search import contains
 
 TICKET_RE = re.compile(r"^[A-Za-z]{1,6}\d{14}$")
 DIGITS_RE = re.compile(r"^\+?\d{4,20}$")
@@ -69,11 +71,12 @@ def search_clause(q: str, principal: Principal) -> ColumnElement[bool]:
     q = q.strip()
     if TICKET_RE.match(q):
         return Case.ticket_no == q.upper()
-    in_text = or_(Case.text.ilike(_like(q), escape="\\"), Case.address.ilike(_like(q), escape="\\"))
+    in_text = contains(("text", "address"), q, or_(Case.text.ilike(_like(q), escape="\\"),
+                                                   Case.address.ilike(_like(q), escape="\\")))
     if DIGITS_RE.match(q) and principal.role in SEES_PHONE:
         digits = q.lstrip("+")
-        # the phone as given, or ending in the digits (LIKE '%1234': pg_trgm on PostgreSQL)
-        return or_(Case.phone == q, Case.phone.like("%" + digits), in_text)
+        # the phone as given, or ending in the digits (LIKE '%1234': pg_trgm / FTS5 trigrams)
+        return or_(Case.phone == q, contains(("phone",), digits, Case.phone.like("%" + digits)), in_text)
     return in_text
 
 

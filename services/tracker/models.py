@@ -207,3 +207,6 @@ class CorrectionRow(Base):
 
 # indexes that exist on PostgreSQL only (Index.ddl_if): the schema comparison skips them elsewhere
 PG_ONLY_INDEXES = frozenset(f"ix_cases_{col}_trgm" for col in ("text", "address", "phone"))
+# the SQLite full-text index of the case search (migration 0014: an FTS5 virtual table and its shadow
+# tables, kept by triggers, not by the models): the schema comparison skips them
+SQLITE_SEARCH_TABLE = "cases_fts"

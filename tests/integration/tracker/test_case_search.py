@@ -1,5 +1,6 @@
 """Case search (issue 19): ``q`` by ticket number, phone (full or last digits) and text, on SQLite and
-PostgreSQL; on PostgreSQL the text and phone searches use the pg_trgm GIN indexes (migration 0009)."""
+PostgreSQL; the text and phone searches use the pg_trgm GIN indexes on PostgreSQL (migration 0009) and the
+FTS5 trigram table on SQLite (migration 0014)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from sqlalchemy import text
 
 from services.tracker.auth import Principal, Role
 from services.tracker.case_query import CaseFilters, filtered
+from services.tracker.text_search import rebuild
 from tests.integration.tracker.conftest import Api, make_case
 
 NOISE = "白蒲镇唐堡村有个工地晚上十一点还在打桩，吵得整栋楼睡不着"
@@ -61,20 +63,46 @@ def plan(api: Api, q: str) -> str:
         return "\n".join(s.scalars(text("EXPLAIN " + sql)))
 
 
-def test_postgresql_search_uses_the_trigram_indexes(api: Api, database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        assert "ix_cases_text_trgm" not in plan_sqlite(api)
-        return
+def test_search_uses_the_trigram_indexes(api: Api, database_url: str) -> None:
     make_case(api.sessions, text=NOISE)
+    if not database_url.startswith("postgresql"):
+        text_plan, phone_plan = plan_sqlite(api, "工地晚上"), plan_sqlite(api, "12345678")
+        assert "cases_fts VIRTUAL TABLE" in text_plan and "SCAN cases\n" not in text_plan + "\n", text_plan
+        assert "cases_fts VIRTUAL TABLE" in phone_plan, phone_plan
+        assert "cases_fts" not in plan_sqlite(api, "打桩")  # two characters: no trigram to look up
+        return
     text_plan = plan(api, "工地晚上")
     assert "ix_cases_text_trgm" in text_plan and "ix_cases_address_trgm" in text_plan, text_plan
     phone_plan = plan(api, "12345678")
     assert "ix_cases_phone_trgm" in phone_plan, phone_plan
 
 
-def plan_sqlite(api: Api) -> str:
-    """SQLite keeps a plain LIKE: the trigram indexes do not exist there."""
+def plan_sqlite(api: Api, q: str) -> str:
+    stmt = filtered(CaseFilters(q=q), Principal("cc", Role.COMMAND), datetime.now(UTC))
     with api.sessions() as s:
-        names = set(s.scalars(text("SELECT name FROM sqlite_master WHERE type = 'index'")))
-    assert "ix_cases_phone" in names and "ix_cases_received_keyset" in names
-    return " ".join(names)
+        sql = str(stmt.compile(s.get_bind(), compile_kwargs={"literal_binds": True}))
+        return "\n".join(r[-1] for r in s.execute(text("EXPLAIN QUERY PLAN " + sql)))
+
+
+def test_sqlite_search_index_follows_changes_and_a_vacuum(api: Api, database_url: str) -> None:
+    """The FTS5 table is kept by triggers: a changed text is found by its new words only, a deleted
+    case not at all; after a VACUUM (rowids may move) `rebuild` indexes the cases again."""
+    if not database_url.startswith("sqlite"):
+        return  # PostgreSQL's trigram indexes are ordinary indexes of the table
+    kept = make_case(api.sessions, text=NOISE)
+    changed = make_case(api.sessions, text=GARBAGE)
+    gone = make_case(api.sessions, text=ROAD)
+    with api.sessions.begin() as s:
+        s.execute(text("UPDATE cases SET text = :t WHERE ticket_no = :n"), {"t": "新华路烧烤摊油烟很大", "n": changed})
+        s.execute(text("DELETE FROM cases WHERE ticket_no = :n"), {"n": gone})
+    assert tickets(api, q="烧烤摊油烟") == {changed}
+    assert tickets(api, q="垃圾堆了") == set()
+    assert tickets(api, q="井盖缺失") == set()
+    assert tickets(api, q="工地晚上") == {kept}
+    with api.sessions() as s:
+        conn = s.connection()
+        conn.exec_driver_sql("VACUUM")
+        rebuild(conn)
+        s.commit()
+    assert tickets(api, q="工地晚上") == {kept}
+    assert tickets(api, q="烧烤摊油烟") == {changed}

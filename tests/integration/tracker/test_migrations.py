@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from services.platform.db import make_engine
 from services.platform.migrate import alembic_config, upgrade
 from services.tracker import notifier, rollup_models, supplements  # noqa: F401  (register their tables)
-from services.tracker.models import PG_ONLY_INDEXES, Base
+from services.tracker.models import PG_ONLY_INDEXES, SQLITE_SEARCH_TABLE, Base
 
 
 def test_migrations_match_the_models(database_url: str) -> None:
@@ -20,6 +20,8 @@ def test_migrations_match_the_models(database_url: str) -> None:
         pg = conn.dialect.name == "postgresql"
 
         def include(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+            if type_ == "table" and (name or "").startswith(SQLITE_SEARCH_TABLE):
+                return False  # the FTS5 table and its shadow tables (migration 0014, SQLite only)
             return pg or type_ != "index" or name not in PG_ONLY_INDEXES  # Index.ddl_if: PostgreSQL only
 
         diff = compare_metadata(MigrationContext.configure(conn, opts={"include_object": include}), Base.metadata)

@@ -166,6 +166,9 @@ async def answer(request: Request, ticket_no: Ticket, body: c.Answer, p: Hot,
     return await act(request, ticket_no, Action.ANSWER, body, p, key)
 
 
+TOTAL_CAP = 10_000  # the list's `total` counts this far ("10000+" beyond)
+
+
 @router.get("/cases", summary="工单列表（指挥中心；中队只看本单位）")
 def list_cases(
     request: Request,
@@ -194,12 +197,15 @@ def list_cases(
                                    "type": "value_error"}])
     now = datetime.now(UTC)
     base = filtered(filters, principal, now)
-    total = session.scalar(select(func.count()).select_from(base.subquery()))
+    # counted up to TOTAL_CAP + 1 only: an exact count of a year's closed cases reads all of them
+    total = session.scalar(select(func.count()).select_from(base.limit(TOTAL_CAP + 1).subquery())) or 0
     after = keyset.decode(cursor, ordering, filters.as_dict()) if cursor is not None else None
     rows = keyset.fetch_after(session, base.order_by(*ordering.order_by()).offset(offset), ordering, after, limit + 1)
     cases, next_cursor = keyset.page(rows, limit, ordering, filters.as_dict())
-    # count: the cases in this answer (at most `limit`); total: every case the filters match;
-    # next_cursor: pass it as `cursor` for the next page (None: this is the last page)
-    return {"count": len(cases), "total": total, "as_of": now.isoformat(), "next_cursor": next_cursor,
+    # count: the cases in this answer (at most `limit`); total: every case the filters match, at most
+    # TOTAL_CAP (total_capped: there are more); next_cursor: pass it as `cursor` for the next page
+    # (None: this is the last page)
+    return {"count": len(cases), "total": min(total, TOTAL_CAP), "total_capped": total > TOTAL_CAP,
+            "as_of": now.isoformat(), "next_cursor": next_cursor,
             "cases": [{**case_summary(x, principal, request.app.state.core.city), "version": x.version}
                       for x in cases]}

@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
+from services.tracker import routes_actions
 from services.tracker.models import AlertRow, CaseEventRow, CorrectionRow
 from tests.integration.tracker.conftest import Api, make_case
 
@@ -82,6 +85,20 @@ def test_offset_still_pages_for_old_clients(api: Api) -> None:
     by_cursor = api.get("command", "/api/v1/cases", limit=5, cursor=first["next_cursor"]).json()
     assert [c["ticket_no"] for c in second["cases"]] == [c["ticket_no"] for c in by_cursor["cases"]]
     assert second["total"] == 12 and second["count"] == 5
+
+
+def test_total_is_counted_up_to_the_cap(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A year's closed cases are not counted one by one for every page: `total` stops at TOTAL_CAP and
+    says so (the dashboard shows 「10000+」); below the cap it is exact."""
+    seed(api, 12)
+    monkeypatch.setattr(routes_actions, "TOTAL_CAP", 12)
+    exact = api.get("command", "/api/v1/cases", limit=5).json()
+    assert (exact["total"], exact["total_capped"], exact["count"]) == (12, False, 5)
+    monkeypatch.setattr(routes_actions, "TOTAL_CAP", 10)
+    capped = api.get("command", "/api/v1/cases", limit=5).json()
+    assert (capped["total"], capped["total_capped"], capped["count"]) == (10, True, 5)
+    walked = walk(api, "/api/v1/cases", "cases", limit=5)  # the pages still reach every case
+    assert len({c["ticket_no"] for c in walked}) == 12
 
 
 def test_bad_cursor_is_a_clear_chinese_422(api: Api) -> None:

@@ -128,11 +128,14 @@
       api("GET", "/api/v1/cases?extension=requested&limit=50"),
       api("GET", "/api/v1/alerts?kind=hotspot,supervision&limit=15"),
     ]);
-    const counted = (n, shown) => (n ? (n > shown ? `（${n}，显示前 ${shown} 件）` : `（${n}）`) : "");
+    const counted = (list) => {
+      const n = list.total_capped ? `${list.total}+` : list.total;
+      return list.total ? (list.total > list.count ? `（${n}，显示前 ${list.count} 件）` : `（${n}）`) : "";
+    };
     fillList("overdue", over.cases.map((c) => caseItem(c)), "没有超时工单");
-    $("overdue-count").textContent = counted(over.total, over.count);
+    $("overdue-count").textContent = counted(over);
     fillList("neardue", near.cases.map((c) => caseItem(c)), "没有即将超时的工单");
-    $("neardue-count").textContent = counted(near.total, near.count);
+    $("neardue-count").textContent = counted(near);
     const pending = ext.cases.map((c) => caseItem(c, `延期待审批${c.extension_hours ? "（+" + c.extension_hours + " 小时）" : ""}`));
     pending.forEach((li) => li.classList.add("ext-pending"));
     pending.push(...todo.cases.map((c) => caseItem(c, c.status === "resolved" ? "待核查" : "待裁定")));

@@ -161,7 +161,7 @@ class FeedWatcher:
     """Records when each ticket's case became visible (the tracker publishes after its commit)."""
 
     def __init__(self, redis_url: str, channel: str) -> None:
-        self._redis = aioredis.from_url(redis_url)
+        self._redis = aioredis.Redis.from_url(redis_url)
         self._channel = channel
         self.seen: dict[str, float] = {}
         self._task: asyncio.Task[None] | None = None

@@ -102,7 +102,8 @@ def chromium_path() -> str:
 
 
 def launch(p: Any) -> Browser:
-    return p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    browser: Browser = p.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+    return browser
 
 
 def new_context(browser: Browser, base: str, viewport: ViewportSize, token: str | None) -> BrowserContext:

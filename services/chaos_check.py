@@ -127,9 +127,12 @@ def verdict(subs: list[Submission], cases: list[CaseRow], duplicate_events: int)
     double_cases = sum(len(v) - 1 for v in by_marker.values() if len(v) > 1)
     given = {s.ticket for s in ticketed}
     without_ticket = [c for c in cases if c.ticket_no not in given]
-    # a case whose request ended in a clear error (e.g. 503 after the broker had stored it): a phantom
-    phantom = [c for c in without_ticket if c.marker in sub_by_marker
-               and sub_by_marker[c.marker].outcome not in ("ticket", "accepted_later")]
+    # a case whose request ended in a clear error (e.g. 503 after the broker had stored it): a phantom.
+    # A request whose last attempt got no answer at all (connection cut, timeout) may have been stored:
+    # its case is the complaint kept, not a lie told; counted apart
+    untold = [c for c in without_ticket if c.marker and c.marker in sub_by_marker
+              and sub_by_marker[c.marker].outcome not in ("ticket", "accepted_later")]
+    phantom = [c for c in untold if c.marker and sub_by_marker[c.marker].status is not None]
     outcomes = Counter(s.outcome for s in subs)
     statuses = Counter(str(s.status) for s in subs if s.outcome != "ticket")
     return {
@@ -144,6 +147,7 @@ def verdict(subs: list[Submission], cases: list[CaseRow], duplicate_events: int)
                              "case_events": duplicate_events},
         "cases_without_ticket": len(without_ticket),
         "phantom_cases": len(phantom),
+        "cases_of_unanswered_requests": len(untold) - len(phantom),
         "phantom_by_channel": dict(Counter(sub_by_marker[c.marker].channel for c in phantom if c.marker)),
         "hangs": sum(s.hangs for s in subs),
         "final_hangs": outcomes.get("hang", 0),

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 CLAIM_TTL_S = 5     # the intake-log insert follows the claim within milliseconds
 # A `pending` intake record older than the publish timeout plus this belongs to a request that died.
 STALE_MARGIN_S = 2.0
+# WeChat (durable_fallback): how long a failed intake-log insert is tried again, and the pause between tries
+INSERT_RETRY_S = 20.0
+INSERT_RETRY_PAUSE_S = 0.5
 
 
 def stored_fingerprint(payload: str) -> str:
@@ -226,8 +229,13 @@ class IntakeService:
                           durable_fallback: bool, timeout_s: float) -> Ticket:
         now = datetime.now(UTC)
         complaint_id = str(uuid.uuid4())
-        for attempt in range(5):
-            ticket_no = await self._tickets.next(now)
+        loop = asyncio.get_running_loop()
+        # WeChat's answer cannot be retried by its caller: a failed insert is tried again for a while,
+        # and a retry that finds this very record (the first commit landed, its answer was lost) goes on
+        insert_until = loop.time() + (INSERT_RETRY_S if durable_fallback else 0.0)
+        clashes = 0
+        ticket_no = await self._tickets.next(now)
+        while True:
             event = self._event(draft, complaint_id, ticket_no, now)
             payload = event.model_dump_json()
             try:
@@ -240,11 +248,21 @@ class IntakeService:
                     if existing is not None:
                         if stored_fingerprint(existing.payload) != fingerprint:
                             raise IdempotencyConflict(idempotency_key) from None
+                        if existing.complaint_id == complaint_id:  # our own earlier attempt committed
+                            ticket_no, payload = existing.ticket_no, existing.payload
+                            break
                         raise RequestInProgress(idempotency_key) from None
-                log.warning("ticket clash on %s (attempt %d): reseeding the counter", ticket_no, attempt + 1)
+                clashes += 1
+                if clashes >= 5:
+                    raise RuntimeError("could not allocate a unique ticket number") from None
+                log.warning("ticket clash on %s (attempt %d): reseeding the counter", ticket_no, clashes)
                 await self._tickets.reseed(now)
-        else:
-            raise RuntimeError("could not allocate a unique ticket number")
+                ticket_no = await self._tickets.next(now)
+            except Exception as exc:
+                if loop.time() >= insert_until:
+                    raise
+                log.warning("intake log insert of %s failed (%s): trying again", ticket_no, type(exc).__name__)
+                await asyncio.sleep(INSERT_RETRY_PAUSE_S)
         queued = False
         try:
             await asyncio.wait_for(self._publisher.publish(COMPLAINTS_RECEIVED, complaint_id, payload.encode()), timeout_s)
@@ -256,7 +274,11 @@ class IntakeService:
                 log.warning("publish of %s failed but a retry adopted it: the relay publishes it", ticket_no)
             else:
                 log.warning("broker did not take %s in %.1fs: queued for the relay", ticket_no, timeout_s)
-                await asyncio.to_thread(self._store.mark, complaint_id, QUEUED)
+                try:
+                    await asyncio.to_thread(self._store.mark, complaint_id, QUEUED)
+                except Exception as mark_exc:  # the record is committed: the reconciler makes its case
+                    log.warning("could not mark %s queued (%s): the reconciler adopts it", ticket_no,
+                                type(mark_exc).__name__)
             queued = True
         ticket = Ticket(complaint_id, ticket_no, now, queued=queued)
         if idempotency_key is not None:

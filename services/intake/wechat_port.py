@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.engine import Engine
 from services.core.events import Attachment, Channel, GeoPoint
-from services.intake.service import ComplaintDraft, IdempotencyConflict, IntakeService
+from services.intake.service import (
+    STALE_MARGIN_S,
+    ComplaintDraft,
+    IdempotencyConflict,
+    IntakeService,
+    RequestInProgress,
+)
+from services.intake.service import Ticket as IntakeTicket
 from services.intake.wechat import WeChatSettings, build_router
 from services.intake.wechat.ports import MessageConflict, Ticket, TicketStatus
 from services.platform.settings import ApiSettings
@@ -23,6 +30,10 @@ from services.tracker.models import Case, IntakeRecord
 
 VOICE_PLACEHOLDER = "【语音留言，待人工听取】"
 RATEABLE = ("resolved", "closed")
+# A delivery finding its message still being stored elsewhere polls this often, for up to the time after
+# which the intake service adopts the other request's record (publish timeout + stale margin) plus this
+IN_PROGRESS_PAUSE_S = 0.25
+IN_PROGRESS_EXTRA_S = 3.0
 
 
 class WeChatIntakePort:
@@ -44,16 +55,30 @@ class WeChatIntakePort:
         body = text.strip() or VOICE_PLACEHOLDER
         draft = ComplaintDraft(channel=Channel.WECHAT, text=body, location=location, attachments=tuple(attachments),
                                citizen_id=openid, needs_operator=needs_operator)
-        try:
-            ticket = await self._intake.submit(draft, idempotency_key=f"wechat:{dedupe_key}", durable_fallback=True,
-                                               timeout_s=self._timeout)
-        except IdempotencyConflict as exc:
-            raise MessageConflict(dedupe_key) from exc
+        ticket = await self._submit(draft, dedupe_key)
         decision = await asyncio.to_thread(
             self._engine.decide, body, ticket.received_at, location_label=location.label if location else None,
             lat=location.lat if location else None, lon=location.lon if location else None)
         return Ticket(ticket_no=ticket.ticket_no, complaint_id=ticket.complaint_id,
                       place_found=decision.territory is not None, status_url=self._status_url(ticket.ticket_no))
+
+    async def _submit(self, draft: ComplaintDraft, dedupe_key: str) -> IntakeTicket:
+        """Submit once per message.  While an earlier delivery of the same message is still being
+        stored (a retry after the API died mid-request), wait for its outcome instead of answering
+        "not registered": its intake record may well become the case.  The handler's own deadline
+        answers WeChat in time meanwhile and caps this wait."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self._timeout + STALE_MARGIN_S + IN_PROGRESS_EXTRA_S
+        while True:
+            try:
+                return await self._intake.submit(draft, idempotency_key=f"wechat:{dedupe_key}",
+                                                 durable_fallback=True, timeout_s=self._timeout)
+            except IdempotencyConflict as exc:
+                raise MessageConflict(dedupe_key) from exc
+            except RequestInProgress:
+                if loop.time() >= give_up:
+                    raise
+                await asyncio.sleep(IN_PROGRESS_PAUSE_S)
 
     async def supplement(self, *, ticket_no: str, openid: str, text: str | None, location: GeoPoint | None,
                          attachments: list[Attachment]) -> None:

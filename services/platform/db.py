@@ -103,7 +103,7 @@ class FairWriteConnection(sqlite3.Connection):
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             self._held = False
 
-    def cursor(self, factory: Any = None) -> Any:  # type: ignore[override]
+    def cursor(self, factory: Any = None) -> Any:
         return super().cursor(factory or _WriteLockCursor)
 
     def commit(self) -> None:

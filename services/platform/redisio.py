@@ -25,4 +25,5 @@ def async_redis(url: str, **kw: Any) -> aioredis.Redis:
     """``redis.asyncio.from_url`` with :class:`SafeConnection` (TCP URLs)."""
     if url.startswith("redis://"):
         kw.setdefault("connection_class", SafeConnection)
-    return aioredis.from_url(url, **kw)
+    client: aioredis.Redis = aioredis.Redis.from_url(url, **kw)
+    return client

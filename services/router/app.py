@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import faust
 import uvloop
@@ -44,6 +45,15 @@ from services.router.handler import InvalidEvent, dead_letter, decide, parse_rec
 from services.router.ledger import Position, RoutedLedger
 
 log = logging.getLogger(__name__)
+
+
+
+TimerFn = Callable[[], Awaitable[None]]
+
+
+def timer(app: faust.App, interval: float) -> Callable[[TimerFn], TimerFn]:
+    """``app.timer`` with its type (Faust's decorator is untyped)."""
+    return cast(Callable[[TimerFn], TimerFn], app.timer(interval=interval))
 
 
 def faust_app(settings: RouterSettings) -> faust.App:
@@ -139,7 +149,7 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
     lost_log_check = Dependency(log, "lost-log check (broker)")
     deadline_check = Dependency(log, "alerts: deadline check (Redis, broker)")
 
-    @app.timer(interval=settings.heartbeat_every_s)
+    @timer(app, settings.heartbeat_every_s)
     async def heartbeat() -> None:
         key = f"{settings.redis_prefix}worker:{settings.worker_id}"
         try:
@@ -147,21 +157,21 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
             beat: dict[str, float | int | str] = {**heartbeat_fields(), **stats,
                                                   "partitions": ",".join(map(str, assigned)),
                                                   "model_version": models.version}
-            await redis.hset(key, mapping=beat)  # type: ignore[arg-type,misc]
+            await redis.hset(key, mapping=beat)  # type: ignore[misc]  # redis-py's sync/async union
             await redis.expire(key, HEARTBEAT_TTL_S)
         except Exception as exc:  # Redis down must not stop routing
             beats.failed(exc)
         else:
             beats.ok()
 
-    @app.timer(interval=settings.model_check_every_s)
+    @timer(app, settings.model_check_every_s)
     async def check_model() -> None:
         try:
             await asyncio.to_thread(models.check)
         except Exception as exc:  # the store away (volume not mounted...): keep routing with the engine in use
             log.warning("model check failed: %s: %s", type(exc).__name__, exc)
 
-    @app.timer(interval=settings.lost_log_check_s)
+    @timer(app, settings.lost_log_check_s)
     async def reread_lost_logs() -> None:
         # A broker that lost its log (embedded Tansu restarted) would otherwise stall this worker:
         # Faust skips every offset below what it had read.  The tracker's reconciler would route
@@ -203,7 +213,7 @@ def bootstrap(settings: RouterSettings, engine: Engine | None = None) -> faust.A
 
             await with_redis_retry("case alerts", apply, raise_alerts)
 
-    @app.timer(interval=settings.alert_check_every_s)
+    @timer(app, settings.alert_check_every_s)
     async def check_deadlines() -> None:
         try:
             await raise_alerts(await watch.due_alerts(datetime.now(UTC)))

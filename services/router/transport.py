@@ -55,7 +55,7 @@ class TunedConsumer(faust_aiokafka.Consumer):
     def _position(self, tp: TP) -> int | None:
         """The aiokafka consumer's next fetch offset on ``tp``, if it has a valid one now."""
         try:
-            consumer = self._thread._ensure_consumer()  # type: ignore[attr-defined]
+            consumer = self._thread._ensure_consumer()
             state = consumer._subscription.subscription.assignment.state_value(tp)
         except Exception:  # noqa: BLE001 - not assigned any more, or not started yet
             return None

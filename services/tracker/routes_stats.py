@@ -62,8 +62,12 @@ def stats(
         raise _bad("from", "from 必须早于 to")
     if end - start > MAX_SPAN:
         raise _bad("to", "统计区间不能超过 366 天")
-    # whole city days (a day, a month, a year) from the rollup; other periods from their cases
+    # whole city days (a day, a month, a year) from the rollup; other periods from their cases.  Up to
+    # now (the pages' `from=<date>`) is through today: no case was received later than now, and the
+    # rollup is kept in the transaction that writes the case
     d0, d1 = _day(start, tz), _day(end, tz)
+    if d1 is None and end >= now:
+        d1 = end.astimezone(tz).date() + timedelta(days=1)
     if d0 is not None and d1 is not None and zone(session.connection()) == tz:
         figures = compute_from_rollup(session, d0, d1, start, end, now, group_by)
     else:

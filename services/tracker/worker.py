@@ -304,7 +304,7 @@ class TrackerWorker:
                                   .where(OutboxRow.published_at.is_(None)).order_by(OutboxRow.id).limit(500)).all()
             queued = session.execute(select(IntakeRecord.complaint_id, IntakeRecord.payload)
                                      .where(IntakeRecord.state == "queued").limit(500)).all()
-        return [tuple(r) for r in out], [tuple(r) for r in queued]  # type: ignore[misc]
+        return [tuple(r) for r in out], [tuple(r) for r in queued]
 
     def _mark(self, outbox_ids: list[int], intake_ids: list[str]) -> None:
         now = datetime.now(UTC)
@@ -365,7 +365,7 @@ class TrackerWorker:
                                               "alerts_waiting": self.watch.waiting}
         for topic in (COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED):
             beat[f"lag:{topic}"] = sum(v for (t, _), v in self.lag.items() if t == topic)
-        await self.redis.hset(key, mapping=beat)  # type: ignore[arg-type,misc]
+        await self.redis.hset(key, mapping=beat)  # type: ignore[misc]  # redis-py's sync/async union
         await self.redis.expire(key, KEY_TTL_S)
 
     async def _reconcile_async(self) -> None:

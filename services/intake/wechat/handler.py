@@ -73,7 +73,7 @@ class _Lazy(Generic[T]):
             async with self._lock:
                 if self._value is None:
                     value = self._factory()
-                    self._value = await value if inspect.isawaitable(value) else value  # type: ignore[assignment]
+                    self._value = await value if inspect.isawaitable(value) else value
         assert self._value is not None
         return self._value
 

@@ -62,7 +62,7 @@ async def stream(request: Request, redis: Redis, channel: str, principal: Princi
         with anyio.CancelScope(shield=True):
             try:
                 await pubsub.unsubscribe(channel)
-                await pubsub.aclose()
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
             except Exception as exc:
                 log.debug("pubsub close failed: %s", exc)
 

@@ -26,9 +26,10 @@ from services.tracker.auth import Principal, Role, require
 from services.tracker.case_handlers import HANDLERS
 from services.tracker.case_query import ORDERINGS, CaseFilters, filtered
 from services.tracker.models import Case
+from services.tracker.responses import ActionResult, CaseList
 from services.tracker.routes_cases import TICKET, db
 from services.tracker.transitions import Action
-from services.tracker.views import case_summary
+from services.tracker.views import case_list_item
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1", tags=["actions"])
@@ -57,7 +58,7 @@ async def publish_feed(request: Request, change: dict[str, Any] | None) -> None:
 
 
 async def act(request: Request, ticket_no: str, action: Action, body: c.Command | None, principal: Principal,
-              idempotency_key: str | None) -> dict[str, Any]:
+              idempotency_key: str | None) -> ActionResult:
     cmd_type, handler = HANDLERS[action]
     cmd = body if body is not None else cmd_type()
 
@@ -73,96 +74,96 @@ async def act(request: Request, ticket_no: str, action: Action, body: c.Command 
     except ActionError as exc:
         raise HTTPException(exc.status_code, exc.detail) from exc
     await publish_feed(request, outcome.change)
-    return outcome.response
+    return ActionResult(**outcome.response)
 
 
 @router.post("/cases/{ticket_no}/accept", summary="签收")
 async def accept(request: Request, ticket_no: Ticket, p: Who, key: IdemKey = None,
-                 body: c.Empty | None = None) -> dict[str, Any]:
+                 body: c.Empty | None = None) -> ActionResult:
     return await act(request, ticket_no, Action.ACCEPT, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/start", summary="开始处置")
 async def start(request: Request, ticket_no: Ticket, p: Who, key: IdemKey = None,
-                body: c.Empty | None = None) -> dict[str, Any]:
+                body: c.Empty | None = None) -> ActionResult:
     return await act(request, ticket_no, Action.START, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/return", summary="退单（须填写原因）")
 async def return_case(request: Request, ticket_no: Ticket, body: c.WithReason, p: Who,
-                      key: IdemKey = None) -> dict[str, Any]:
+                      key: IdemKey = None) -> ActionResult:
     return await act(request, ticket_no, Action.RETURN, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/extension", summary="申请延期")
 async def request_extension(request: Request, ticket_no: Ticket, body: c.ExtensionRequest, p: Who,
-                            key: IdemKey = None) -> dict[str, Any]:
+                            key: IdemKey = None) -> ActionResult:
     return await act(request, ticket_no, Action.REQUEST_EXTENSION, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/resolve", summary="处置反馈")
 async def resolve(request: Request, ticket_no: Ticket, body: c.Resolve, p: Who,
-                  key: IdemKey = None) -> dict[str, Any]:
+                  key: IdemKey = None) -> ActionResult:
     return await act(request, ticket_no, Action.RESOLVE, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/extension/approve", summary="批准延期")
 async def approve_extension(request: Request, ticket_no: Ticket, p: Cmd, key: IdemKey = None,
-                            body: c.Empty | None = None) -> dict[str, Any]:
+                            body: c.Empty | None = None) -> ActionResult:
     return await act(request, ticket_no, Action.APPROVE_EXTENSION, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/extension/refuse", summary="驳回延期")
 async def refuse_extension(request: Request, ticket_no: Ticket, body: c.WithReason, p: Cmd,
-                           key: IdemKey = None) -> dict[str, Any]:
+                           key: IdemKey = None) -> ActionResult:
     return await act(request, ticket_no, Action.REFUSE_EXTENSION, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/verify", summary="核查结案")
 async def verify(request: Request, ticket_no: Ticket, p: Cmd, key: IdemKey = None,
-                 body: c.Empty | None = None) -> dict[str, Any]:
+                 body: c.Empty | None = None) -> ActionResult:
     return await act(request, ticket_no, Action.VERIFY, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/reopen", summary="返工")
 async def reopen(request: Request, ticket_no: Ticket, body: c.WithReason, p: Cmd,
-                 key: IdemKey = None) -> dict[str, Any]:
+                 key: IdemKey = None) -> ActionResult:
     return await act(request, ticket_no, Action.REOPEN, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/reassign", summary="改派")
 async def reassign(request: Request, ticket_no: Ticket, body: c.Reassign, p: Cmd,
-                   key: IdemKey = None) -> dict[str, Any]:
+                   key: IdemKey = None) -> ActionResult:
     return await act(request, ticket_no, Action.REASSIGN, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/decide", summary="裁定承办单位（最终决定）")
 async def decide(request: Request, ticket_no: Ticket, body: c.Decide, p: Cmd,
-                 key: IdemKey = None) -> dict[str, Any]:
+                 key: IdemKey = None) -> ActionResult:
     return await act(request, ticket_no, Action.DECIDE, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/supervise", summary="督办")
 async def supervise(request: Request, ticket_no: Ticket, body: c.Supervise, p: Cmd,
-                    key: IdemKey = None) -> dict[str, Any]:
+                    key: IdemKey = None) -> ActionResult:
     return await act(request, ticket_no, Action.SUPERVISE, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/merge", summary="合并重复工单")
 async def merge(request: Request, ticket_no: Ticket, body: c.Merge, p: Cmd,
-                key: IdemKey = None) -> dict[str, Any]:
+                key: IdemKey = None) -> ActionResult:
     return await act(request, ticket_no, Action.MERGE, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/forward", summary="转12345")
 async def forward(request: Request, ticket_no: Ticket, body: c.Forward, p: Hot,
-                  key: IdemKey = None) -> dict[str, Any]:
+                  key: IdemKey = None) -> ActionResult:
     return await act(request, ticket_no, Action.FORWARD, body, p, key)
 
 
 @router.post("/cases/{ticket_no}/answer", summary="咨询直接答复")
 async def answer(request: Request, ticket_no: Ticket, body: c.Answer, p: Hot,
-                 key: IdemKey = None) -> dict[str, Any]:
+                 key: IdemKey = None) -> ActionResult:
     return await act(request, ticket_no, Action.ANSWER, body, p, key)
 
 
@@ -189,7 +190,7 @@ def list_cases(
     cursor: Annotated[str | None, Query(max_length=2000, description="翻页游标：上一页返回的 next_cursor")] = None,
     offset: Annotated[int, Query(ge=0, le=100000, description="旧的偏移翻页（请改用 cursor）")] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> CaseList:
     filters = CaseFilters(status, unit, category, territory, overdue, near_due, extension, q, order).scoped(principal)
     ordering = ORDERINGS[order]
     if cursor is not None and offset:
@@ -205,7 +206,7 @@ def list_cases(
     # count: the cases in this answer (at most `limit`); total: every case the filters match, at most
     # TOTAL_CAP (total_capped: there are more); next_cursor: pass it as `cursor` for the next page
     # (None: this is the last page)
-    return {"count": len(cases), "total": min(total, TOTAL_CAP), "total_capped": total > TOTAL_CAP,
-            "as_of": now.isoformat(), "next_cursor": next_cursor,
-            "cases": [{**case_summary(x, principal, request.app.state.core.city), "version": x.version}
-                      for x in cases]}
+    city = request.app.state.core.city
+    return CaseList(count=len(cases), total=min(total, TOTAL_CAP), total_capped=total > TOTAL_CAP,
+                    as_of=now.isoformat(), next_cursor=next_cursor,
+                    cases=[case_list_item(x, principal, city) for x in cases])

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from services.tracker.auth import Principal, Role, require
 from services.tracker.models import Case
+from services.tracker.responses import CaseDetail, UnitQueue
 from services.tracker.views import case_detail, case_summary
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -37,7 +38,7 @@ def get_case(
     ticket_no: Annotated[str, TICKET],
     principal: Annotated[Principal, Depends(ANY_STAFF)],
     session: Annotated[Session, Depends(db)],
-) -> dict[str, Any]:
+) -> CaseDetail:
     return case_detail(session, load_case(session, ticket_no, principal), principal, request.app.state.core.city)
 
 
@@ -49,7 +50,7 @@ def unit_queue(
     session: Annotated[Session, Depends(db)],
     status: Annotated[str | None, Query(pattern=r"^[a-z_]{3,24}(,[a-z_]{3,24})*$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> UnitQueue:
     if unit_id not in request.app.state.unit_ids:
         raise HTTPException(404, f"单位 {unit_id} 不存在")
     if not principal.may_see_unit(unit_id):
@@ -59,4 +60,5 @@ def unit_queue(
         q = q.where(Case.status.in_(status.split(",")))
     q = q.order_by(Case.urgent.desc(), Case.resolve_by.asc(), Case.received_at.asc()).limit(limit)
     cases = session.scalars(q).all()
-    return {"unit": unit_id, "count": len(cases), "cases": [case_summary(c, principal, request.app.state.core.city) for c in cases]}
+    city = request.app.state.core.city
+    return UnitQueue(unit=unit_id, count=len(cases), cases=[case_summary(c, principal, city) for c in cases])

@@ -14,17 +14,25 @@ from services.tracker.auth import Principal, mask_phone
 from services.tracker.due_view import due_of
 from services.tracker.extension_view import extension_request
 from services.tracker.models import Case, CaseEventRow
+from services.tracker.responses import (
+    CaseDetail,
+    CaseEvent,
+    CaseListItem,
+    CaseSummary,
+    Due,
+    ExtensionRequestView,
+)
 
 
-def history(session: Session, complaint_id: str, principal: Principal) -> list[dict[str, Any]]:
+def history(session: Session, complaint_id: str, principal: Principal) -> list[CaseEvent]:
     """The case's events; phone numbers inside them (e.g. a linked call) are masked like the case's own."""
     rows = session.scalars(select(CaseEventRow).where(CaseEventRow.complaint_id == complaint_id)
                            .order_by(CaseEventRow.at, CaseEventRow.id)).all()
     return [event_view(r, principal) for r in rows]
 
 
-def event_view(r: CaseEventRow, principal: Principal) -> dict[str, Any]:
-    return {"type": r.type, "at": r.at.isoformat(), "actor": r.actor, "data": _masked(r.data, principal)}
+def event_view(r: CaseEventRow, principal: Principal) -> CaseEvent:
+    return CaseEvent(type=r.type, at=r.at.isoformat(), actor=r.actor, data=_masked(r.data, principal))
 
 
 def _masked(data: dict[str, Any], principal: Principal) -> dict[str, Any]:
@@ -55,7 +63,7 @@ def category_name(city: CityConfig, code: str | None) -> str | None:
     return category.name if category else None
 
 
-def case_summary(case: Case, principal: Principal, city: CityConfig) -> dict[str, Any]:
+def _summary_fields(case: Case, principal: Principal, city: CityConfig) -> dict[str, Any]:
     return {
         "ticket_no": case.ticket_no,
         "complaint_id": case.complaint_id,
@@ -82,30 +90,39 @@ def case_summary(case: Case, principal: Principal, city: CityConfig) -> dict[str
         "resolve_by": case.resolve_by.isoformat() if case.resolve_by else None,
         "returns": case.returns,
         "attachments": attachments(case),
-        "due": due_of(case, datetime.now(UTC)),  # overdue / near due: services/core/figures.py
+        "due": Due(**due_of(case, datetime.now(UTC))),  # overdue / near due: services/core/figures.py
         "extension": case.extension,
         "extension_hours": case.extension_hours,
         "photos": case.photos or [],  # the resolve feedback's photos (attachment paths or links)
     }
 
 
-def case_detail(session: Session, case: Case, principal: Principal, city: CityConfig) -> dict[str, Any]:
-    out = case_summary(case, principal, city)
-    out.update({
-        "evidence": case.evidence,
-        "rule": case.rule,
-        "routed_by": case.routed_by,
-        "model_version": case.model_version,
-        "routed_category": case.routed_category,
-        "location": case.location,
-        "accepted_at": case.accepted_at.isoformat() if case.accepted_at else None,
-        "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
-        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-        "extension_request": extension_request(session, case),
-        "disposal_mode": case.disposal_mode,
-        "result": case.result,
-        "rating": case.rating,
-        "merged_into": case.merged_into,
-        "history": history(session, case.complaint_id, principal),
-    })
-    return out
+def case_summary(case: Case, principal: Principal, city: CityConfig) -> CaseSummary:
+    return CaseSummary(**_summary_fields(case, principal, city))
+
+
+def case_list_item(case: Case, principal: Principal, city: CityConfig) -> CaseListItem:
+    """A case of the list: its summary and its version (for ``expected_version``)."""
+    return CaseListItem(**_summary_fields(case, principal, city), version=case.version)
+
+
+def case_detail(session: Session, case: Case, principal: Principal, city: CityConfig) -> CaseDetail:
+    extension = extension_request(session, case)
+    return CaseDetail(
+        **_summary_fields(case, principal, city),
+        evidence=case.evidence,
+        rule=case.rule,
+        routed_by=case.routed_by,
+        model_version=case.model_version,
+        routed_category=case.routed_category,
+        location=case.location,
+        accepted_at=case.accepted_at.isoformat() if case.accepted_at else None,
+        resolved_at=case.resolved_at.isoformat() if case.resolved_at else None,
+        closed_at=case.closed_at.isoformat() if case.closed_at else None,
+        extension_request=ExtensionRequestView(**extension) if extension is not None else None,
+        disposal_mode=case.disposal_mode,
+        result=case.result,
+        rating=case.rating,
+        merged_into=case.merged_into,
+        history=history(session, case.complaint_id, principal),
+    )

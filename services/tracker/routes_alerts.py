@@ -6,7 +6,7 @@ Squad members see only their unit's alerts; the command centre, operators and ad
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy.orm import Session
@@ -15,6 +15,7 @@ from services.router.alerts import AlertKind
 from services.tracker import keyset
 from services.tracker.alerts_store import ALERTS_ORDER, alert_view, list_alerts
 from services.tracker.auth import Principal, Role, require
+from services.tracker.responses import Alert, AlertList
 from services.tracker.routes_cases import db
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"])
@@ -31,7 +32,7 @@ def get_alerts(
     since: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=2000, description="翻页游标：上一页返回的 next_cursor")] = None,
-) -> dict[str, Any]:
+) -> AlertList:
     if since is not None and since.tzinfo is None:
         raise HTTPException(422, [{"loc": ["query", "since"], "msg": "since 需要带时区", "type": "value_error"}])
     if principal.role == Role.SQUAD:
@@ -43,4 +44,4 @@ def get_alerts(
     rows, next_cursor = keyset.page(list_alerts(session, kinds=kind.split(",") if kind else None, unit=unit,
                                                 since=since, ticket_no=ticket_no, limit=limit + 1, after=after),
                                     limit, ALERTS_ORDER, filters)
-    return {"count": len(rows), "next_cursor": next_cursor, "alerts": [alert_view(r) for r in rows]}
+    return AlertList(count=len(rows), next_cursor=next_cursor, alerts=[Alert.model_validate(alert_view(r)) for r in rows])

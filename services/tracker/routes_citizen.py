@@ -20,8 +20,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Header, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -40,6 +39,7 @@ from services.tracker.citizen_supplements import (
     photo_count,
 )
 from services.tracker.models import Case, CaseEventRow
+from services.tracker.responses import CitizenAdded, CitizenCase, CitizenRated, Stage, TimelineEntry
 from services.tracker.routes_actions import publish_feed
 from services.tracker.routes_cases import TICKET
 from services.tracker.transitions import Action, allowed, status_name
@@ -179,7 +179,7 @@ def _rows(s: Session, complaint_id: str) -> list[progress.HistoryRow]:
     return [progress.HistoryRow(r.type, r.at, r.data or {}) for r in rows]
 
 
-def citizen_view(request: Request, case: Case, history: list[progress.HistoryRow]) -> dict[str, Any]:
+def citizen_view(request: Request, case: Case, history: list[progress.HistoryRow]) -> CitizenCase:
     city = request.app.state.core.city
     tz = ZoneInfo(city.timezone)
     category = city.categories.get(case.category) if case.category else None
@@ -187,31 +187,31 @@ def citizen_view(request: Request, case: Case, history: list[progress.HistoryRow
     unit_name = progress.unit_name(city.units, case.unit)
     finished = case.status in ("resolved", "closed", "answered", "forwarded")
     can_rate = case.rating is None and allowed(case, "rate")
-    return {
-        "ticket_no": case.ticket_no,
-        "status": case.status,
-        "status_name": status_name(case.status),
-        "headline": progress.headline(case.status, unit_name, can_rate),
-        "stages": progress.stages(case.status, unit_name),
-        "timeline": progress.timeline(history, city.units, tz),
-        "category_name": category.name if category else None,
-        "handled_by": unit.citizen_name if unit else None,
-        "received_at": case.received_at.isoformat(),
-        "received_at_text": progress.beijing(case.received_at, tz),
-        "accepted_at": case.accepted_at.isoformat() if case.accepted_at else None,
-        "resolved_at": case.resolved_at.isoformat() if case.resolved_at else None,
-        "closed_at": case.closed_at.isoformat() if case.closed_at else None,
-        "result": case.result if finished else None,
-        "rating": case.rating,
-        "can_rate": can_rate,
-        "can_add": case.status in progress.OPEN,
-        "photos_added": photo_count(case),
-    }
+    return CitizenCase(
+        ticket_no=case.ticket_no,
+        status=case.status,
+        status_name=status_name(case.status),
+        headline=progress.headline(case.status, unit_name, can_rate),
+        stages=[Stage(**s) for s in progress.stages(case.status, unit_name)],
+        timeline=[TimelineEntry(**t) for t in progress.timeline(history, city.units, tz)],
+        category_name=category.name if category else None,
+        handled_by=unit.citizen_name if unit else None,
+        received_at=case.received_at.isoformat(),
+        received_at_text=progress.beijing(case.received_at, tz),
+        accepted_at=case.accepted_at.isoformat() if case.accepted_at else None,
+        resolved_at=case.resolved_at.isoformat() if case.resolved_at else None,
+        closed_at=case.closed_at.isoformat() if case.closed_at else None,
+        result=case.result if finished else None,
+        rating=case.rating,
+        can_rate=can_rate,
+        can_add=case.status in progress.OPEN,
+        photos_added=photo_count(case),
+    )
 
 
 @router.get("/cases/{ticket_no}", summary="市民查询办理进度")
 async def lookup(request: Request, ticket_no: Annotated[str, TICKET],
-                 phone_last4: Last4Query = None, key: KeyQuery = None) -> dict[str, Any]:
+                 phone_last4: Last4Query = None, key: KeyQuery = None) -> CitizenCase:
     case = await _checked(request, ticket_no, Who(phone_last4, key))
     return citizen_view(request, case, await asyncio.to_thread(_history, request, case))
 
@@ -224,9 +224,11 @@ async def _added(request: Request, case: Case, out: dict[str, Any]) -> None:
 
 
 @router.post("/cases/{ticket_no}/supplements", summary="市民补充情况（文字）", status_code=201,
-             responses={200: {"description": "重复提交：已补充过同样的内容"}, 409: {"description": "工单已办结"},
+             response_model_exclude_unset=True,
+             responses={200: {"description": "重复提交：已补充过同样的内容", "model": CitizenAdded}, 409: {"description": "工单已办结"},
                         429: {"description": "补充过于频繁"}})
-async def supplement(request: Request, ticket_no: Annotated[str, TICKET], body: SupplementIn) -> Any:
+async def supplement(request: Request, response: Response, ticket_no: Annotated[str, TICKET],
+                     body: SupplementIn) -> CitizenAdded:
     who = Who(body.phone_last4, body.key)
     case = await _checked(request, ticket_no, who)
     await _write_guard(request, case.ticket_no)
@@ -236,7 +238,8 @@ async def supplement(request: Request, ticket_no: Annotated[str, TICKET], body: 
     except SupplementError as exc:
         raise HTTPException(exc.status_code, exc.detail) from exc
     await _added(request, case, out)
-    return JSONResponse(out, status_code=200 if out["replayed"] else 201)
+    response.status_code = 200 if out["replayed"] else 201
+    return CitizenAdded(**out)
 
 
 async def _body(request: Request, limit: int) -> bytes:
@@ -251,11 +254,12 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 @router.post("/cases/{ticket_no}/photos", summary="市民补充照片", status_code=201,
-             responses={200: {"description": "重复上传：该照片已补充"}, 409: {"description": "工单已办结或照片已满"},
+             response_model_exclude_unset=True,
+             responses={200: {"description": "重复上传：该照片已补充", "model": CitizenAdded}, 409: {"description": "工单已办结或照片已满"},
                         413: {"description": "照片过大"}, 415: {"description": "不是可识别的图片"},
                         429: {"description": "补充过于频繁"}})
-async def photo(request: Request, ticket_no: Annotated[str, TICKET],
-                phone_last4: Last4Query = None, key: KeyQuery = None, upload_id: UploadKey = None) -> Any:
+async def photo(request: Request, response: Response, ticket_no: Annotated[str, TICKET],
+                phone_last4: Last4Query = None, key: KeyQuery = None, upload_id: UploadKey = None) -> CitizenAdded:
     """The body is the photo itself (JPEG, PNG or WebP, decided by its bytes); ``Idempotency-Key`` names it
     (the page's photos.js uploads this way, as for the squad: a retry is stored once)."""
     who = Who(phone_last4, key)
@@ -271,7 +275,8 @@ async def photo(request: Request, ticket_no: Annotated[str, TICKET],
     except SupplementError as exc:
         raise HTTPException(exc.status_code, exc.detail) from exc
     await _added(request, case, out)
-    return JSONResponse(out, status_code=200 if out["replayed"] else 201)
+    response.status_code = 200 if out["replayed"] else 201
+    return CitizenAdded(**out)
 
 
 def _rate(session: Session, case: Case, cmd: CitizenRate, ctx: Ctx) -> Effect:
@@ -283,7 +288,7 @@ def _rate(session: Session, case: Case, cmd: CitizenRate, ctx: Ctx) -> Effect:
 
 
 @router.post("/cases/{ticket_no}/rating", summary="市民评价（办结后一次）")
-async def rating(request: Request, ticket_no: Annotated[str, TICKET], body: RatingIn) -> dict[str, Any]:
+async def rating(request: Request, ticket_no: Annotated[str, TICKET], body: RatingIn) -> CitizenRated:
     who = Who(body.phone_last4, body.key)
     case = await _checked(request, ticket_no, who)
     ctx = Ctx(engine=request.app.state.core, now=datetime.now(UTC), actor=who.actor(case))
@@ -295,4 +300,4 @@ async def rating(request: Request, ticket_no: Annotated[str, TICKET], body: Rati
     except ActionError as exc:
         raise HTTPException(exc.status_code, exc.detail) from exc
     await publish_feed(request, outcome.change)
-    return {"ticket_no": case.ticket_no, "rating": body.rating, "status": outcome.response["status"]}
+    return CitizenRated(ticket_no=case.ticket_no, rating=body.rating, status=outcome.response["status"])

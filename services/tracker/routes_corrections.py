@@ -4,7 +4,7 @@ and the corrections themselves (the labelled examples ``complaints model retrain
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,6 +16,7 @@ from services.tracker.auth import Principal, Role, require
 from services.tracker.corrections import load_rates, view
 from services.tracker.keyset import Key, Ordering
 from services.tracker.models import CorrectionRow
+from services.tracker.responses import Correction, CorrectionList, CorrectionStats
 from services.tracker.routes_cases import db
 
 router = APIRouter(prefix="/api/v1", tags=["corrections"])
@@ -30,12 +31,13 @@ def correction_stats(
     _: Annotated[Principal, Depends(COMMAND)],
     session: Annotated[Session, Depends(db)],
     days: Annotated[int, Query(ge=1, le=92, description="近几日（含今日，按城市时区）")] = 14,
-) -> dict[str, Any]:
+) -> CorrectionStats:
     tz = ZoneInfo(request.app.state.core.city.timezone)
     now = datetime.now(UTC)
     start = datetime.combine(now.astimezone(tz).date() - timedelta(days=days - 1), time(0), tz).astimezone(UTC)
-    return {"from": start.isoformat(), "to": now.isoformat(), "days_back": days,
-            "model_version": request.app.state.core.model.version, **load_rates(session, start, now, tz)}
+    return CorrectionStats.model_validate({"from": start.isoformat(), "to": now.isoformat(), "days_back": days,
+                                           "model_version": request.app.state.core.model.version,
+                                           **load_rates(session, start, now, tz)})
 
 
 @router.get("/corrections", summary="人工纠正记录（训练样本）")
@@ -44,9 +46,10 @@ def list_corrections(
     session: Annotated[Session, Depends(db)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=2000, description="翻页游标：上一页返回的 next_cursor")] = None,
-) -> dict[str, Any]:
+) -> CorrectionList:
     q = select(CorrectionRow).order_by(*CORRECTIONS_ORDER.order_by())
     if cursor is not None:
         q = q.where(CORRECTIONS_ORDER.after(keyset.decode(cursor, CORRECTIONS_ORDER, {})))
     rows, next_cursor = keyset.page(session.scalars(q.limit(limit + 1)).all(), limit, CORRECTIONS_ORDER, {})
-    return {"count": len(rows), "next_cursor": next_cursor, "corrections": [view(r) for r in rows]}
+    return CorrectionList(count=len(rows), next_cursor=next_cursor,
+                          corrections=[Correction.model_validate(view(r)) for r in rows])

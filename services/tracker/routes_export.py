@@ -26,7 +26,10 @@ MEDIA = {"csv": "text/csv; charset=utf-8",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 
 
-@router.get("/cases/export", summary="导出工单（CSV / XLSX，筛选条件同工单列表）")
+@router.get("/cases/export", summary="导出工单（CSV / XLSX，筛选条件同工单列表）", response_class=StreamingResponse,
+            responses={200: {"content": {media: {"schema": {"type": "string", "format": "binary"}}
+                                         for media in MEDIA.values()},
+                             "description": "工单列表文件（Content-Disposition: attachment）"}})
 def export_cases(
     request: Request,
     principal: Annotated[Principal, Depends(EXPORTERS)],

@@ -7,14 +7,22 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 from sqlalchemy import text
 
 from services.platform import metrics as m
 from services.platform.heartbeat import STALE_AFTER_S, process_gone
 
 router = APIRouter(tags=["health"])
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok / degraded")
+    checks: dict[str, dict[str, Any]] = Field(
+        description="broker, database, redis, worker, tracker: ok 与耗时 ms，或 error；worker / tracker 含 instances")
+    degraded: list[str] | None = Field(default=None, description="不可用的组件（仅 degraded 时）")
 
 
 def _db_ok(request: Request) -> None:
@@ -70,8 +78,9 @@ async def _workers(request: Request, kind: str) -> dict[str, Any]:
     return out
 
 
-@router.get("/healthz")
-async def healthz(request: Request) -> JSONResponse:
+@router.get("/healthz", response_model_exclude_unset=True,
+            responses={503: {"model": Health, "description": "有组件不可用（degraded 列出）"}})
+async def healthz(request: Request, response: Response) -> Health:
     state = request.app.state
 
     async def broker() -> dict[str, Any]:
@@ -90,13 +99,14 @@ async def healthz(request: Request) -> JSONResponse:
         ), strict=True,
     ))
     degraded = [name for name, c in checks.items() if not c["ok"]]
-    body: dict[str, Any] = {"status": "degraded" if degraded else "ok", "checks": checks}
-    if degraded:
-        body["degraded"] = degraded  # which components, by name
-    return JSONResponse(body, status_code=503 if degraded else 200)
+    if not degraded:
+        return Health(status="ok", checks=checks)
+    response.status_code = 503
+    return Health(status="degraded", checks=checks, degraded=degraded)  # which components, by name
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse,
+            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}})
 async def metrics(request: Request) -> Response:
     """This process's metrics plus the worker's and tracker's figures from their Redis heartbeats."""
     for kind in ("worker", "tracker"):

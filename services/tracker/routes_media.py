@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from services.core import media
@@ -22,12 +23,19 @@ NOT_STORED = {
 }
 
 
+class AttachmentMissing(BaseModel):
+    detail: str
+    media_state: str = Field(description="missing / pending / expired / too_large / none")
+
+
 def _not_found(state: str, detail: str) -> JSONResponse:
     return JSONResponse({"detail": detail, "media_state": state}, status_code=404)
 
 
-@router.get("/cases/{ticket_no}/attachments/{index}", response_model=None,
-            responses={200: {"content": {"image/jpeg": {}, "audio/amr": {}}, "description": "文件内容"}})
+@router.get("/cases/{ticket_no}/attachments/{index}", response_model=None, response_class=Response,
+            responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}, "audio/amr": {},
+                                         "application/octet-stream": {}}, "description": "文件内容"},
+                       404: {"model": AttachmentMissing, "description": "没有该附件，或附件尚未保存"}})
 def get_attachment(
     request: Request,
     ticket_no: Annotated[str, TICKET],

@@ -11,13 +11,13 @@ import asyncio
 import re
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, Response
 
 from services.tracker.auth import Principal, Role, require
 from services.tracker.photos import PhotoError, Upload, add_photo
+from services.tracker.responses import PhotoStored
 from services.tracker.routes_cases import TICKET
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -42,14 +42,15 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 @router.post("/cases/{ticket_no}/photos", summary="上传现场照片（中队）", status_code=201,
-             responses={200: {"description": "重复上传：返回已保存的照片"}, 413: {"description": "照片过大"},
+             responses={200: {"description": "重复上传：返回已保存的照片", "model": PhotoStored}, 413: {"description": "照片过大"},
                         415: {"description": "不是可识别的图片"}})
 async def upload_photo(
     request: Request,
+    response: Response,
     ticket_no: Annotated[str, TICKET],
     principal: Annotated[Principal, Depends(SQUAD)],
     key: UploadKey = None,
-) -> Any:
+) -> PhotoStored:
     settings = request.app.state.settings
     content = await _body(request, settings.photo_max_bytes)
     if not content:
@@ -61,4 +62,5 @@ async def upload_photo(
                                       settings.photos_per_case)
     except PhotoError as exc:
         raise HTTPException(exc.status_code, exc.detail) from exc
-    return JSONResponse(out, status_code=200 if out["replayed"] else 201)
+    response.status_code = 200 if out["replayed"] else 201
+    return PhotoStored(**out)

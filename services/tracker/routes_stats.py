@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
 from services.tracker.auth import Principal, Role, require
+from services.tracker.responses import Stats
 from services.tracker.rollup_stats import compute_from_rollup
 from services.tracker.rollups import zone
 from services.tracker.routes_cases import db
@@ -42,7 +43,7 @@ def _day(moment: datetime, tz: ZoneInfo) -> date | None:
     return local.date() if local.time() == time(0) else None
 
 
-@router.get("/stats", summary="考核指标")
+@router.get("/stats", summary="考核指标", response_model_exclude_unset=True)
 def stats(
     request: Request,
     principal: Annotated[Principal, Depends(require(Role.COMMAND))],
@@ -50,7 +51,7 @@ def stats(
     from_: Annotated[str | None, Query(alias="from", max_length=40, description="起（含）：日期或带时区的时间")] = None,
     to: Annotated[str | None, Query(max_length=40, description="止（不含）；只写日期时含当天")] = None,
     group_by: Annotated[Literal["unit", "category", "territory"] | None, Query()] = None,
-) -> dict[str, Any]:
+) -> Stats:
     tz = ZoneInfo(request.app.state.core.city.timezone)
     now = datetime.now(UTC)
     end = now
@@ -73,5 +74,5 @@ def stats(
     else:
         figures = compute(load_facts(session, start, end), now, group_by)
     # `live`: open cases now, whatever day they came in (the overdue / near-due tiles = the lists)
-    return {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by, "as_of": now.isoformat(),
-            **figures, "live": live_figures(session, now, group_by)}
+    return Stats.model_validate({"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by,
+                                 "as_of": now.isoformat(), **figures, "live": live_figures(session, now, group_by)})

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from services.core import quality
@@ -48,6 +49,66 @@ DEFAULT_SPAN = timedelta(days=90)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+# --- the answers (JSON; the XML carries the same fields: services/intake/open311_format.py) ------
+
+
+class ServiceOut(BaseModel):
+    service_code: str
+    service_name: str
+    description: str | None
+    metadata: bool
+    type: str
+    keywords: str
+    group: str
+
+
+class ServiceDefinitionOut(BaseModel):
+    service_code: str
+    attributes: list[dict[str, Any]]
+
+
+class RequestCreatedOut(BaseModel):
+    service_request_id: str = Field(description="工单号")
+    service_notice: str
+    account_id: str | None
+
+
+class ServiceRequestOut(BaseModel):
+    """Without a valid api_key the text, address, coordinates and media are null; a request not yet
+    filed as a case (still on its way) has only the first six fields."""
+
+    service_request_id: str
+    status: str = Field(description="open / closed")
+    status_notes: str
+    service_name: str | None
+    service_code: str | None
+    requested_datetime: str = Field(json_schema_extra={"format": "date-time"})
+    updated_datetime: str = Field(json_schema_extra={"format": "date-time"})
+    description: str | None = None
+    agency_responsible: str | None = None
+    service_notice: str | None = None
+    expected_datetime: str | None = None
+    address: str | None = None
+    address_id: str | None = None
+    zipcode: str | None = None
+    lat: float | None = None
+    long: float | None = None
+    media_url: str | None = None
+
+
+class Open311ErrorOut(BaseModel):
+    code: int
+    description: str
+
+
+def _doc(model: Any, description: str, status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """The answer in JSON (``model``) or XML (``.xml``), and errors in the spec's format."""
+    return {status: {"model": model, "description": description,
+                     "content": {"text/xml": {"schema": {"type": "string"}}}},
+            400: {"model": list[Open311ErrorOut], "description": "错误（规范格式）"},
+            404: {"model": list[Open311ErrorOut], "description": "不存在或格式不支持"}}
+
+
 def _fmt(fmt: str) -> str:
     if fmt not in FORMATS:
         raise Open311Error(404, f"不支持的格式 .{fmt[:10]}，请用 .json 或 .xml")
@@ -64,7 +125,8 @@ def _service(request: Request, code: str) -> dict[str, Any]:
             "metadata": False, "type": "realtime", "keywords": cat.group, "group": city.groups.get(cat.group, cat.group)}
 
 
-@router.get("/services.{fmt}", summary="Open311 服务（投诉类别）列表")
+@router.get("/services.{fmt}", summary="Open311 服务（投诉类别）列表", response_class=Response,
+            responses=_doc(list[ServiceOut], "服务列表"))
 def services(request: Request, fmt: str) -> Response:
     try:
         out = [_service(request, code) for code in request.app.state.core.city.categories]
@@ -73,7 +135,8 @@ def services(request: Request, fmt: str) -> Response:
         return error(fmt, exc)
 
 
-@router.get("/services/{service_code}.{fmt}", summary="Open311 服务定义")
+@router.get("/services/{service_code}.{fmt}", summary="Open311 服务定义", response_class=Response,
+            responses=_doc(ServiceDefinitionOut, "服务定义（无附加属性）"))
 def service_definition(request: Request, service_code: str, fmt: str) -> Response:
     try:
         _fmt(fmt)
@@ -165,7 +228,10 @@ def draft_from(params: dict[str, str], request: Request, principal: Principal) -
     )
 
 
-@router.post("/requests.{fmt}", status_code=201, summary="Open311 提交投诉")
+@router.post("/requests.{fmt}", status_code=201, summary="Open311 提交投诉", response_class=Response,
+             responses={**_doc(list[RequestCreatedOut], "已受理"),
+                        200: {"model": list[RequestCreatedOut], "description": "重复提交（同一 Idempotency-Key）"},
+                        403: {"model": list[Open311ErrorOut], "description": "缺少或无效的 api_key"}})
 async def create_request(request: Request, fmt: str) -> Response:
     try:
         _fmt(fmt)
@@ -268,7 +334,8 @@ def _query(request: Request, params: dict[str, str], full: bool) -> list[dict[st
         return [request_view(request, c, full) for c in cases]
 
 
-@router.get("/requests.{fmt}", summary="Open311 查询投诉")
+@router.get("/requests.{fmt}", summary="Open311 查询投诉", response_class=Response,
+            responses=_doc(list[ServiceRequestOut], "投诉列表"))
 async def list_requests(request: Request, fmt: str) -> Response:
     try:
         _fmt(fmt)
@@ -280,7 +347,8 @@ async def list_requests(request: Request, fmt: str) -> Response:
         return error(fmt, exc)
 
 
-@router.get("/requests/{service_request_id}.{fmt}", summary="Open311 单个投诉")
+@router.get("/requests/{service_request_id}.{fmt}", summary="Open311 单个投诉", response_class=Response,
+            responses=_doc(list[ServiceRequestOut], "投诉（规范规定为只含一项的列表）"))
 async def get_request(request: Request, service_request_id: str, fmt: str) -> Response:
     try:
         _fmt(fmt)

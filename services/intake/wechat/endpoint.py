@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from redis.asyncio import Redis
@@ -16,6 +17,9 @@ from services.intake.wechat.settings import WeChatSettings
 __all__ = ["WeChatSettings", "build_router"]
 
 PATH = "/wechat/callback"
+# the platform's own protocol: a plain-text echo, an XML (or encrypted XML) reply, or "success"
+REPLIES: dict[int | str, dict[str, Any]] = {200: {"content": {"text/plain": {}, "application/xml": {}},
+                                                  "description": "echostr / 被动回复 XML / success"}}
 
 
 class _TooLarge(Exception):
@@ -50,11 +54,11 @@ def build_router(
     handler = CallbackHandler(settings, port_factory, redis_factory, clock=clock)
     router = APIRouter(tags=["wechat"])
 
-    @router.get(PATH, include_in_schema=False)
+    @router.get(PATH, include_in_schema=False, response_class=Response, responses=REPLIES)
     async def wechat_handshake(request: Request) -> Response:
         return _respond(handler.handshake(request.query_params))
 
-    @router.post(PATH, include_in_schema=False)
+    @router.post(PATH, include_in_schema=False, response_class=Response, responses=REPLIES)
     async def wechat_push(request: Request) -> Response:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + settings.reply_budget_s

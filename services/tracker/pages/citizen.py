@@ -18,7 +18,7 @@ from services.tracker.pages.screens import _template, asset_version
 router = APIRouter(include_in_schema=False)
 
 
-@router.get(PAGE)
+@router.get(PAGE, response_class=HTMLResponse)
 def citizen_page() -> HTMLResponse:
     body = _template("citizen.html").substitute(v=asset_version())
     return HTMLResponse(body, headers=SECURITY_HEADERS)

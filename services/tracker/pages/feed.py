@@ -67,7 +67,9 @@ async def stream(request: Request, redis: Redis, channel: str, principal: Princi
                 log.debug("pubsub close failed: %s", exc)
 
 
-@router.get("/feed", summary="实时动态（server-sent events）", response_class=StreamingResponse)
+@router.get("/feed", summary="实时动态（server-sent events）", response_class=StreamingResponse,
+            responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}},
+                             "description": "event: change，data 为一项变更（JSON）；每 15 秒一行注释保持连接"}})
 async def feed(
     request: Request,
     principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.COMMAND, Role.SQUAD))],

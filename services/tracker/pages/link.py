@@ -27,6 +27,7 @@ from services.tracker.actions import snapshot
 from services.tracker.auth import Principal, Role, require
 from services.tracker.models import Case, CaseAction, CaseEventRow, OutboxRow
 from services.tracker.pages.duplicates import NOT_OPEN
+from services.tracker.pages.responses import Linked
 from services.tracker.routes_cases import TICKET
 
 log = logging.getLogger(__name__)
@@ -102,7 +103,7 @@ async def link(
     principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.COMMAND))],
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
                                                   pattern=r"^[\x21-\x7e]+$")] = None,
-) -> dict[str, Any]:
+) -> Linked:
     key = f"{principal.actor}|{idempotency_key}"[:300] if idempotency_key else None
     out = await asyncio.to_thread(link_call, request.app.state.sessions, ticket_no, body, principal.actor, key)
     if not out.get("replayed"):
@@ -114,4 +115,4 @@ async def link(
             await state.redis.publish(f"{state.settings.redis_prefix}feed", json.dumps(change, ensure_ascii=False))
         except Exception as exc:  # the feed is best effort; the database is the truth
             log.debug("live feed publish failed: %s", exc)
-    return out
+    return Linked.model_validate(out)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
@@ -12,6 +12,7 @@ from services.router.alerts import AlertKind
 from services.tracker.auth import Principal, Role, require
 from services.tracker.pages.access import ROLE_NAMES
 from services.tracker.pages.labels import labels, user_names
+from services.tracker.pages.responses import Meta
 from services.tracker.routes_cases import db
 
 router = APIRouter(prefix="/api/v1", tags=["pages"])
@@ -61,10 +62,10 @@ def get_meta(
     request: Request,
     principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.COMMAND, Role.SQUAD))],
     session: Annotated[Session, Depends(db)],
-) -> dict[str, Any]:
+) -> Meta:
     city = request.app.state.core.city
     unit = city.units.get(principal.unit or "")
-    return {
+    return Meta.model_validate({
         "me": {"name": principal.name, "role": principal.role.value, "role_name": ROLE_NAMES[principal.role],
                "unit": principal.unit, "unit_name": unit.name if unit else None},
         "city": {"code": city.code, "name": city.name, "timezone": city.timezone},
@@ -79,4 +80,4 @@ def get_meta(
         "alerts": ALERT_NAMES,
         "disposal_modes": ["服务", "管理", "执法"],
         **labels(city, user_names(session, principal)),  # rules, evidence, actors, toasts (labels.py)
-    }
+    })

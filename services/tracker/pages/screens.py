@@ -11,7 +11,7 @@ import hashlib
 import html
 from functools import cache
 from string import Template
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Query, Request
@@ -33,6 +33,8 @@ from services.tracker.pages.access import (
 )
 
 router = APIRouter(include_in_schema=False)
+PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    303: {"description": "未登录：转到登录页"}, 403: {"description": "无权访问（HTML）"}}
 MAX_LOGIN_BODY = 4096
 SCRIPTS: dict[str, tuple[str, ...]] = {
     "login": ("login",),
@@ -111,13 +113,13 @@ def _screen(request: Request, page: str) -> Response:
     return render(request, page, PAGES[page][0], outcome, _template(f"{page}.html").substitute(v=asset_version()), script=page)
 
 
-@router.get("/")
+@router.get("/", response_class=RedirectResponse, status_code=303)
 def root(request: Request) -> Response:
     principal = page_principal(request)
     return RedirectResponse(HOME[principal.role] if principal else "/login", status_code=303)
 
 
-@router.get("/login")
+@router.get("/login", response_class=HTMLResponse, responses={303: {"description": "已登录：转到首页"}})
 def login_form(request: Request, next: Annotated[str | None, Query(max_length=200)] = None) -> Response:
     principal = page_principal(request)
     if principal is not None:
@@ -125,7 +127,8 @@ def login_form(request: Request, next: Annotated[str | None, Query(max_length=20
     return _login_page(request, None, safe_next(next))
 
 
-@router.post("/login")
+@router.post("/login", response_class=HTMLResponse,
+             responses={303: {"description": "登录成功：转到页面"}, 401: {"description": "令牌无效"}})
 async def login(request: Request) -> Response:
     raw = await request.body()
     form = parse_qs(raw[:MAX_LOGIN_BODY].decode("utf-8", errors="replace"))
@@ -141,28 +144,28 @@ async def login(request: Request) -> Response:
     return response
 
 
-@router.post("/logout")
+@router.post("/logout", response_class=RedirectResponse, status_code=303)
 def logout() -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
     return response
 
 
-@router.get("/console")
+@router.get("/console", response_class=HTMLResponse, responses=PAGE_RESPONSES)
 def console(request: Request) -> Response:
     return _screen(request, "console")
 
 
-@router.get("/squad")
+@router.get("/squad", response_class=HTMLResponse, responses=PAGE_RESPONSES)
 def squad(request: Request) -> Response:
     return _screen(request, "squad")
 
 
-@router.get("/dashboard")
+@router.get("/dashboard", response_class=HTMLResponse, responses=PAGE_RESPONSES)
 def dashboard(request: Request) -> Response:
     return _screen(request, "dashboard")
 
 
-@router.get("/wall")
+@router.get("/wall", response_class=HTMLResponse, responses=PAGE_RESPONSES)
 def wall(request: Request) -> Response:
     return _screen(request, "wall")

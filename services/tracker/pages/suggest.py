@@ -20,6 +20,7 @@ from services.core.events import MAX_TEXT_CHARS
 from services.intake.hotline import check_overrides
 from services.tracker.auth import Principal, Role, require
 from services.tracker.pages.duplicates import NOT_OPEN, find_duplicates
+from services.tracker.pages.responses import Suggestion
 from services.tracker.routes_cases import db
 
 router = APIRouter(prefix="/api/v1", tags=["pages"])
@@ -81,11 +82,11 @@ def suggest(
     body: SuggestIn,
     principal: Annotated[Principal, Depends(require(Role.OPERATOR, Role.COMMAND))],
     session: Annotated[Session, Depends(db)],
-) -> dict[str, Any]:
+) -> Suggestion:
     engine: Engine = request.app.state.core
     check_overrides(engine.city, body)
     now = datetime.now(UTC)
     d = decide(engine, body, now)
     point = (body.location.lat, body.location.lon) if body.location else None
     duplicates = find_duplicates(session, engine, d, text=body.text, address=body.address, point=point, now=now)
-    return suggestion(engine, d, duplicates)
+    return Suggestion.model_validate(suggestion(engine, d, duplicates))

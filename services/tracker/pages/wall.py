@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -20,11 +20,14 @@ from sqlalchemy.orm import Session
 from services.tracker import wall_figures
 from services.tracker.auth import Principal, Role, require
 from services.tracker.pages.citymap import CityMap, city_map, geojson_text
+from services.tracker.pages.responses import WallMap, WallRecent, WallTrend
 from services.tracker.routes_cases import db
 
 router = APIRouter(prefix="/api/v1/wall", tags=["pages"])
 Command = Annotated[Principal, Depends(require(Role.COMMAND))]
 RECENT_WINDOW = timedelta(days=7)
+GEOJSON = {"type": "object", "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
+                                            "features": {"type": "array", "items": {"type": "object"}}}}
 OTHER = "其他"
 
 
@@ -40,7 +43,7 @@ def _tz(request: Request) -> ZoneInfo:
 
 
 @router.get("/map", summary="大屏地图：各镇（街道、区）今日受理、在办与已超时")
-def wall_map(request: Request, _: Command, session: Annotated[Session, Depends(db)]) -> dict[str, Any]:
+def wall_map(request: Request, _: Command, session: Annotated[Session, Depends(db)]) -> WallMap:
     tz = _tz(request)
     now = datetime.now(UTC)
     today = now.astimezone(tz).date()
@@ -51,11 +54,12 @@ def wall_map(request: Request, _: Command, session: Annotated[Session, Depends(d
     shown = {t["code"] for t in towns}
     rest = [c for code, c in counts.items() if code not in shown]
     other = {"name": OTHER, **{f: sum(c[f] for c in rest) for f in wall_figures.FIGURES}}
-    return {**cmap.public(), "towns": towns, "other": other, "date": today.isoformat(), "as_of": now.isoformat()}
+    return WallMap.model_validate({**cmap.public(), "towns": towns, "other": other, "date": today.isoformat(),
+                                   "as_of": now.isoformat()})
 
 
 @router.get("/trend", summary="今日与上周同日逐小时受理量")
-def wall_trend(request: Request, _: Command, session: Annotated[Session, Depends(db)]) -> dict[str, Any]:
+def wall_trend(request: Request, _: Command, session: Annotated[Session, Depends(db)]) -> WallTrend:
     tz = _tz(request)
     now = datetime.now(UTC)
     today = now.astimezone(tz).date()
@@ -63,20 +67,24 @@ def wall_trend(request: Request, _: Command, session: Annotated[Session, Depends
     this_hour = now.astimezone(tz).hour
     counts = wall_figures.hourly(session, today, tz)
     before = wall_figures.hourly(session, week_ago, tz)
-    return {"date": today.isoformat(), "last_week_date": week_ago.isoformat(), "hours": list(range(24)),
-            "today": [n if h <= this_hour else None for h, n in enumerate(counts)], "last_week": before,
-            "today_total": sum(counts), "last_week_same_time": sum(before[: this_hour + 1]),
-            "last_week_total": sum(before), "as_of": now.isoformat()}
+    return WallTrend(date=today.isoformat(), last_week_date=week_ago.isoformat(), hours=list(range(24)),
+                     today=[n if h <= this_hour else None for h, n in enumerate(counts)], last_week=before,
+                     today_total=sum(counts), last_week_same_time=sum(before[: this_hour + 1]),
+                     last_week_total=sum(before), as_of=now.isoformat())
 
 
-@router.get("/recent", summary="最近动态（大屏实时动态的回填）")
+@router.get("/recent", summary="最近动态（大屏实时动态的回填）", response_model_exclude_unset=True)
 def wall_recent(_: Command, session: Annotated[Session, Depends(db)],
-                limit: Annotated[int, Query(ge=1, le=100)] = 30) -> dict[str, Any]:
+                limit: Annotated[int, Query(ge=1, le=100)] = 30) -> WallRecent:
     now = datetime.now(UTC)
-    return {"events": wall_figures.recent(session, limit, now - RECENT_WINDOW), "as_of": now.isoformat()}
+    return WallRecent.model_validate({"events": wall_figures.recent(session, limit, now - RECENT_WINDOW),
+                                      "as_of": now.isoformat()})
 
 
-@router.get("/geojson", summary="城市配置的地图边界（GeoJSON）")
+@router.get("/geojson", summary="城市配置的地图边界（GeoJSON）", response_class=Response,
+            responses={200: {"content": {"application/geo+json": {"schema": GEOJSON}},
+                             "description": "GeoJSON FeatureCollection"},
+                       404: {"description": "本市未配置地图边界文件"}})
 def wall_geojson(request: Request, _: Command) -> Response:
     text = geojson_text(_map(request))
     if text is None:

@@ -28,7 +28,7 @@ from services.core.evaluation import decision_of  # noqa: E402
 from services.core.text import normalise  # noqa: E402
 from services.core.training import read_jsonl  # noqa: E402
 from services.corecli import eval_realtext, training_examples  # noqa: E402
-from services.realtext import DEFAULT_OUT  # noqa: E402
+from services.ops.realtext import DEFAULT_OUT  # noqa: E402
 
 
 def baseline(engine: Engine, texts: list[str]) -> tuple[list[str], list[str], float]:

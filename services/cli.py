@@ -197,19 +197,19 @@ def build_parser(extensions: bool = True) -> argparse.ArgumentParser:
         from services import corecli  # type: ignore[attr-defined,unused-ignore]
 
         corecli.register(sub)
-        from services import chaos
+        from services.ops import chaos
 
         chaos.register(sub)
-        from services import bench
+        from services.ops import bench
 
         bench.register(sub)
-        from services import bench_pages
+        from services.ops import bench_pages
 
         bench_pages.register(sub)
-        from services import bench_data
+        from services.ops import bench_data
 
         bench_data.register(sub)
-        from services import demo
+        from services.ops import demo
 
         demo.register(sub)
     except ImportError:  # pragma: no cover - during bootstrap of the repo

@@ -167,7 +167,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     p.add_argument("--city", default="rugao")
     p.set_defaults(func=cmd_eval)
 
-    from services import realtext
+    from services.ops import realtext
 
     realtext.register(subparsers)
 

@@ -6,7 +6,7 @@ retrain
     deterministic fifth of the corrected cases (by a hash of the complaint id), which are held
     out.  Candidate and current model are then measured on the held-out data: those corrections,
     ``data/heldout/complaints_heldout.jsonl`` and, when it has been joined, the real-text set
-    (``var/realtext/realtext.jsonl``, services/realtext.py).  The candidate is promoted only if it
+    (``var/realtext/realtext.jsonl``, services/ops/realtext.py).  The candidate is promoted only if it
     is not worse: its category accuracy over all held-out complaints together is at least the
     current model's, and so is its category accuracy on each set that has 20 complaints or more.
     Both figures and the verdict are printed.

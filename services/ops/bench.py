@@ -31,8 +31,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 
-from services.bench_load import FeedWatcher, offer, percentile
 from services.core.events import Channel, ComplaintReceived
+from services.ops.bench_load import FeedWatcher, offer, percentile
 from services.platform.embedded import free_port
 from services.platform.settings import StackSettings
 from services.platform.stack import Child, Stack
@@ -214,7 +214,7 @@ async def measure(stack: Stack, args: argparse.Namespace, out: dict[str, Any]) -
     admin.close()
     await fill(bootstrap, "bench.raw.in", values, stack.s.compression_type)
     out["raw_msgs_per_s"] = round(await raw_loop(bootstrap, len(values), "bench.raw.in", "bench.raw.out"))
-    copier = Child("faust-passthrough", [sys.executable, "-m", "services.bench_faust", "bench.raw.in",
+    copier = Child("faust-passthrough", [sys.executable, "-m", "services.ops.bench_faust", "bench.raw.in",
                                          "bench.faust.out"], stack.env)
     copier.start()
     try:

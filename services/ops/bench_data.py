@@ -2,14 +2,14 @@
 
 1. A fresh database (PostgreSQL: ``bench_data`` by default, created here and dropped at the end
    unless ``--keep``; SQLite: a new file), migrated with the project's own migrations.
-2. N cases received over the last year (``services/bench_data_gen.py``: every town, category and
+2. N cases received over the last year (``services/ops/bench_data_gen.py``: every town, category and
    unit of the city configuration; a real mix of statuses, extensions, reopenings, ratings,
    returns, reassignments; ``case_events`` consistent with each case's status; alerts,
    corrections, intake-log records), written with COPY (psycopg 3 ``cursor.copy``) on PostgreSQL
    and ``executemany`` in big transactions on SQLite; then ANALYZE on PostgreSQL (what autovacuum
    does on a live database).
 3. Every read the pages and the API make, through the FastAPI app in-process
-   (``services/bench_data_reads.py``, in a process of its own so its memory is the API's), with
+   (``services/ops/bench_data_reads.py``, in a process of its own so its memory is the API's), with
    p50/p95/p99 in ms, the database size and the process's RSS.
 
 One JSON line with ``--json``, else a table.  Figures, not assertions: see docs/reads-benchmark.md.
@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy import JSON, Table, func, insert, select
 from sqlalchemy.engine import make_url
 
-from services.bench_data_gen import Batch, generate, sources
+from services.ops.bench_data_gen import Batch, generate, sources
 from services.tracker.models import AlertRow, Case, CaseEventRow, CorrectionRow, IntakeRecord
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/bench_data"
@@ -249,10 +249,10 @@ def existing(url: str) -> dict[str, Any]:
 
 def measure(url: str, repeats: int, seed: int, budget_s: float, skip: str = "") -> dict[str, Any]:
     """The reads, in a process of their own (its RSS is the API's with this history)."""
-    cmd = [sys.executable, "-m", "services.bench_data_reads", "--database-url", url, "--repeats", str(repeats),
+    cmd = [sys.executable, "-m", "services.ops.bench_data_reads", "--database-url", url, "--repeats", str(repeats),
            "--seed", str(seed), "--budget-s", str(budget_s), "--skip", skip]
     # its progress (stderr) goes straight to ours
-    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False, cwd=Path(__file__).resolve().parents[1])
+    out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False, cwd=Path(__file__).resolve().parents[2])
     if out.returncode != 0:
         raise RuntimeError(f"reads failed ({out.returncode})")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])

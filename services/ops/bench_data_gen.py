@@ -16,7 +16,7 @@ Every case goes a real way through the city's configuration and the case state m
   reassignments; the intake-log record of each ticket.
 
 ``generate`` yields batches of plain rows (dicts keyed by column name, Python values); the loader
-(``services/bench_data.py``) writes them with COPY (PostgreSQL) or executemany (SQLite).
+(``services/ops/bench_data.py``) writes them with COPY (PostgreSQL) or executemany (SQLite).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The reads of `complaints bench-data`: every GET the pages and the API make, timed in-process.
 
-Run as ``python -m services.bench_data_reads --database-url URL`` by ``services/bench_data.py`` (a
+Run as ``python -m services.ops.bench_data_reads --database-url URL`` by ``services/ops/bench_data.py`` (a
 process of its own: its RSS is the API's with this history).  The FastAPI app of
 ``services/tracker/app.py`` is called through httpx's ASGI transport, with real users' tokens
 (operator, command centre, a squad), so each read goes through the routes, their queries and
@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from services.bench_load import percentile
+from services.ops.bench_load import percentile
 
 OPEN = "dispatched,accepted,in_progress,returned,awaiting_decision,resolved"
 SEARCH_PARAMS = ("q", "search", "text", "query")
@@ -287,7 +287,7 @@ async def run(url: str, repeats: int, seed: int, budget_s: float, skip: tuple[st
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m services.bench_data_reads")
+    p = argparse.ArgumentParser(prog="python -m services.ops.bench_data_reads")
     p.add_argument("--database-url", required=True)
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--seed", type=int, default=12319)

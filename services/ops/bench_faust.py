@@ -1,7 +1,7 @@
 """`complaints bench` part (b0): a Faust agent that only copies records, with the router's settings.
 
 It shows what Faust itself costs per record on this broker, between the raw aiokafka loop (a)
-and the real router (b).  Run as ``python -m services.bench_faust SOURCE SINK`` with the
+and the real router (b).  Run as ``python -m services.ops.bench_faust SOURCE SINK`` with the
 usual ``COMPLAINTS_*`` environment; the bench starts and stops it.
 """
 

@@ -1,8 +1,8 @@
 """`complaints bench-pages`: page speed on the embedded stack with N cases (default 10,000).
 
 Starts the embedded stack (Tansu, bundled Redis, SQLite, worker, tracker, API) in a temporary folder,
-fills the database with N realistic cases (``services/bench_pages_seed.py``), then drives Debian's
-Chromium (``services/bench_pages_browser.py``):
+fills the database with N realistic cases (``services/ops/bench_pages_seed.py``), then drives Debian's
+Chromium (``services/ops/bench_pages_browser.py``):
 
 - every page (login, console, squad on a phone, dashboard, and any page added since: found in the
   pages' router) opened ``--repeats`` times: first paint, first contentful paint, data shown;
@@ -28,8 +28,8 @@ from typing import Any
 
 import httpx
 
-from services.bench_load import percentile
-from services.bench_pages_browser import LAPTOP, PHONE, WALL, PageSpec, Samples, run_actions, run_pages
+from services.ops.bench_load import percentile
+from services.ops.bench_pages_browser import LAPTOP, PHONE, WALL, PageSpec, Samples, run_actions, run_pages
 from services.platform.embedded import free_port
 from services.platform.settings import StackSettings
 from services.platform.stack import Stack
@@ -169,8 +169,8 @@ def wait_healthy(base: str, admin: str, timeout_s: float = 90) -> None:
 
 
 def main(args: argparse.Namespace) -> dict[str, Any]:
-    from services.bench_pages_seed import seed
     from services.core.engine import Engine
+    from services.ops.bench_pages_seed import seed
     from services.platform.db import make_engine, make_sessionmaker
 
     samples = Samples()

@@ -164,7 +164,7 @@ def _apply_steps(session: Session, engine: Engine, ticket: str, received_at: dat
 def seed(sessions: sessionmaker[Session], engine: Engine, n: int, *, days: float = 30.0, seed_value: int = 12319,
          texts: list[str] | None = None) -> SeedReport:
     """Write n cases received over the last ``days`` days; returns what was written."""
-    from services.bench import dev_texts
+    from services.ops.bench import dev_texts
 
     started = time.perf_counter()
     rng = random.Random(seed_value)

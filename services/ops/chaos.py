@@ -6,7 +6,7 @@ fresh PostgreSQL database, and the worker/tracker/api children under a superviso
 callback once it answers), and meanwhile SIGKILLs the router worker, SIGKILLs the API, restarts
 Redis, restarts the broker (losing every topic: memory storage) and restarts PostgreSQL when used.
 Then, after a bounded wait, it checks that every ticket is exactly one routed case (see
-``services.chaos_check``) and prints the figures.  Exit code 0 only when nothing was lost,
+``services.ops.chaos_check``) and prints the figures.  Exit code 0 only when nothing was lost,
 duplicated or left hanging.
 """
 
@@ -26,9 +26,9 @@ from typing import Any
 
 import httpx
 
-from services.chaos_check import Snapshot, api_check, verdict, wait_settled
-from services.chaos_load import Load
-from services.chaos_system import ChaosSystem
+from services.ops.chaos_check import Snapshot, api_check, verdict, wait_settled
+from services.ops.chaos_load import Load
+from services.ops.chaos_system import ChaosSystem
 
 FAULTS = ("worker", "api", "redis", "broker", "postgres")
 

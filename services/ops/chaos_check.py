@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from services.chaos_load import Submission
+from services.ops.chaos_load import Submission
 from services.platform.db import make_engine, make_sessionmaker
 from services.tracker.models import Case, CaseEventRow, IntakeRecord
 from services.tracker.projection import RECEIVED

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from services.chaos_wechat import FakeWeChatApi
+from services.ops.chaos_wechat import FakeWeChatApi
 from services.platform import embedded
 from services.platform.embedded import EmbeddedProcess, free_port
 from services.platform.settings import StackSettings

@@ -189,6 +189,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[ty
     j.add_argument("--labels", default=str(LABELS))
     j.add_argument("--out", default=str(DEFAULT_OUT))
     j.set_defaults(func=cmd_join)
-    from services import realtext_curve  # imports this module
+    from services.ops import realtext_curve  # imports this module
 
     realtext_curve.register(sub)

@@ -28,7 +28,7 @@ from services.core.engine import Engine
 from services.core.evaluation import Outcome, folds, realtext_metrics, run_placed, squad_territory
 from services.core.loader import load_city
 from services.core.training import Example, read_jsonl, train
-from services.realtext import DEFAULT_OUT
+from services.ops.realtext import DEFAULT_OUT
 
 
 def parse_sizes(text: str) -> list[int | None]:

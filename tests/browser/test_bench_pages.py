@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from services.bench_pages import ACTION_TARGET_MS, PAINT_TARGET_MS, summary
+from services.ops.bench_pages import ACTION_TARGET_MS, PAINT_TARGET_MS, summary
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.browser

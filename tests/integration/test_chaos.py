@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from services.chaos import ChaosConfig, run_chaos
+from services.ops.chaos import ChaosConfig, run_chaos
 
 FAULTS = ("worker", "api", "redis", "broker")
 

@@ -18,7 +18,7 @@ ENTRY_MODULES = {
     "tracker": ["services.platform.migrate", "services.tracker.worker"],
     "worker": ["services.router.app"],
 }
-TOOLS = ["services.bench", "services.chaos", "services.demo", "services.corecli"]
+TOOLS = ["services.ops.bench", "services.ops.chaos", "services.ops.demo", "services.corecli"]
 NOT_NEEDED = {
     "api": ["alembic", "kafka", "faust", "psutil", *TOOLS],
     "tracker": ["alembic", "kafka", "fastapi", "faust", "uvicorn", "psutil", *TOOLS],

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from services import corecli, realtext
-from services.realtext import RealTextError, join, read_labels, read_sheet, source_bytes
+from services import corecli
+from services.ops import realtext
+from services.ops.realtext import RealTextError, join, read_labels, read_sheet, source_bytes
 
 NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
 

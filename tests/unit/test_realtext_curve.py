@@ -11,7 +11,7 @@ import pytest
 from services.core.classifier import MODEL_FILE
 from services.core.training import Example, read_jsonl
 from services.corecli import DEV_SET
-from services.realtext_curve import curve, parse_sizes
+from services.ops.realtext_curve import curve, parse_sizes
 
 
 def test_sizes() -> None:

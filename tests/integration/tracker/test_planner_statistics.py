@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from services.bench_data import load
+from services.ops.bench_data import load
 from services.platform.db import make_engine, refresh_planner_statistics
 
 TODAY_BY_TOWN = "SELECT territory, count(*) FROM cases WHERE received_at >= ? GROUP BY territory"

@@ -22,7 +22,7 @@ from services.platform.settings import (
 
 
 def cmd_run(_: argparse.Namespace) -> int:
-    from services.platform.stack import run
+    from services.stack import run
 
     settings = StackSettings()
     logs.setup("text", settings.log_level, "run")

@@ -35,9 +35,9 @@ from services.core.events import Channel, ComplaintReceived
 from services.ops.bench_load import FeedWatcher, offer, percentile
 from services.platform.embedded import free_port
 from services.platform.settings import StackSettings
-from services.platform.stack import Child, Stack
 from services.platform.topics import COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
 from services.resources import demo_complaints
+from services.stack import Child, Stack
 
 CLI = [sys.executable, "-m", "services.cli"]
 

@@ -32,7 +32,7 @@ from services.ops.bench_load import percentile
 from services.ops.bench_pages_browser import LAPTOP, PHONE, WALL, PageSpec, Samples, run_actions, run_pages
 from services.platform.embedded import free_port
 from services.platform.settings import StackSettings
-from services.platform.stack import Stack
+from services.stack import Stack
 
 PAINT_TARGET_MS = 1000.0
 ACTION_TARGET_MS = 300.0

@@ -1,6 +1,6 @@
 """The system under test of `complaints chaos`: its own broker, Redis, database and child processes.
 
-Reuses the embedded stack (``services.platform.stack.Stack`` and ``services.platform.embedded``):
+Reuses the embedded stack (``services.stack.Stack`` and ``services.platform.embedded``):
 the chaos run only adds a log file per child, a fresh database, and the faults.
 """
 
@@ -23,7 +23,7 @@ from services.ops.chaos_wechat import FakeWeChatApi
 from services.platform import embedded
 from services.platform.embedded import EmbeddedProcess, free_port
 from services.platform.settings import StackSettings
-from services.platform.stack import Child, Stack
+from services.stack import Child, Stack
 
 PG_ADMIN = os.environ.get("COMPLAINTS_CHAOS_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -4,6 +4,10 @@ Starts a Tansu broker and a bundled Redis server (unless their URLs are set),
 SQLite (unless COMPLAINTS_DATABASE_URL is set), creates the topics, migrates
 the database, then runs the router worker, the tracker and the API as child
 processes, restarting any that dies.  Ctrl-C stops everything it started.
+
+A composition root, not platform code: it knows every service (it starts ``services.cli worker``,
+``tracker`` and ``api``) and takes the admin token's form from the tracker, so it sits next to
+``services/cli.py`` and ``services.platform`` stays below the services (issue 18).
 """
 
 from __future__ import annotations

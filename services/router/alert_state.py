@@ -21,8 +21,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.core.events import CaseEvent, ComplaintRouted
-from services.router.alerts import (
+from services.core.alerts import (
     AlertKind,
     AlertRaised,
     OpenCase,
@@ -30,6 +29,7 @@ from services.router.alerts import (
     next_check,
     window_alert,
 )
+from services.core.events import CaseEvent, ComplaintRouted
 
 # Case statuses after which no deadline is watched any more.
 NOT_WATCHED = frozenset({"resolved", "closed", "merged", "forwarded", "answered"})

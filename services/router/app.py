@@ -21,6 +21,7 @@ import faust
 import uvloop
 from pydantic import ValidationError
 
+from services.core.alerts import AlertRaised
 from services.core.engine import Engine
 from services.core.events import CaseEvent, ComplaintReceived
 from services.core.loader import load_city
@@ -39,7 +40,6 @@ from services.platform.topics import (
 )
 from services.router import transport
 from services.router.alert_state import AlertState
-from services.router.alerts import AlertRaised
 from services.router.delivery import Outgoing, deliver, with_redis_retry
 from services.router.handler import InvalidEvent, dead_letter, decide, parse_received, routed_event
 from services.router.ledger import Position, RoutedLedger

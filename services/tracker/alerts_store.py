@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.router.alerts import AlertRaised
+from services.core.alerts import AlertRaised
 from services.tracker.keyset import Key, Ordering
 from services.tracker.models import AlertRow
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.core import figures, sla
+from services.core.alerts import AlertKind, AlertRaised
 from services.core.engine import Engine
 from services.platform.topics import ALERTS
-from services.router.alerts import AlertKind, AlertRaised
 from services.tracker import commands as c
 from services.tracker import photos
 from services.tracker.actions import ActionError, Ctx, Effect, Handler, field_error

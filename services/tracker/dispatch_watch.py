@@ -20,9 +20,9 @@ from datetime import UTC, datetime
 
 from redis.exceptions import RedisError
 
+from services.core.alerts import AlertRaised
 from services.core.events import ComplaintRouted
 from services.router.alert_state import AlertState
-from services.router.alerts import AlertRaised
 
 log = logging.getLogger(__name__)
 

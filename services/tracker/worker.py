@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.core.alerts import AlertRaised
 from services.core.engine import Engine
 from services.core.events import ComplaintReceived, ComplaintRouted
 from services.core.loader import load_city
@@ -38,7 +39,6 @@ from services.platform.redisio import async_redis
 from services.platform.settings import TrackerSettings
 from services.platform.topics import ALERTS, COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
 from services.router.alert_state import AlertState
-from services.router.alerts import AlertRaised
 from services.tracker.alerts_store import store_alert, stored_alert_ids
 from services.tracker.dispatch_watch import DispatchWatch
 from services.tracker.models import IntakeRecord, OutboxRow

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
+from services.core.alerts import MESSAGES, AlertKind, window_alert
 from services.platform.db import make_engine, make_sessionmaker
-from services.router.alerts import MESSAGES, AlertKind, window_alert
 from services.tracker.auth import Role, add_user
 from services.tracker.models import AlertRow
 

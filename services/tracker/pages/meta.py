@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from sqlalchemy.orm import Session
 
+from services.core.alerts import AlertKind
 from services.core.workflow import ACTION_LABELS, STATUS_LABELS, TRANSITIONS
-from services.router.alerts import AlertKind
 from services.tracker.auth import Principal, Role, require
 from services.tracker.pages.access import ROLE_NAMES
 from services.tracker.pages.labels import labels, user_names

@@ -8,9 +8,9 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from services.core.alerts import AlertKind, AlertRaised
 from services.core.events import CaseEvent
 from services.router.alert_state import AlertState
-from services.router.alerts import AlertKind, AlertRaised
 from tests.integration.tracker.test_alerts_stream import routed
 
 T0 = datetime.now(UTC)

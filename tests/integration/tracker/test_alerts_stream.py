@@ -12,11 +12,11 @@ import httpx
 from kafka import KafkaProducer
 from sqlalchemy import func, select
 
+from services.core.alerts import AlertKind, AlertRaised
 from services.core.events import CategoryScore, Channel, ComplaintReceived, ComplaintRouted
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.migrate import upgrade
 from services.platform.topics import ALERTS, COMPLAINTS_ROUTED
-from services.router.alerts import AlertKind, AlertRaised
 from services.tracker.models import AlertRow
 from services.tracker.worker import apply_batch
 

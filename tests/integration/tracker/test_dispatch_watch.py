@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
+from services.core.alerts import AlertKind, AlertRaised
 from services.platform.embedded import free_port
-from services.router.alerts import AlertKind, AlertRaised
 from services.tracker.dispatch_watch import DispatchWatch
 from tests.integration.tracker.test_alert_state import state
 from tests.integration.tracker.test_alerts_stream import routed

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import redis.asyncio as aioredis
 
+from services.core.alerts import AlertKind, AlertRaised
 from services.core.events import ComplaintRouted
 from services.router.alert_state import AlertState
-from services.router.alerts import AlertKind, AlertRaised
 from tests.integration.tracker.test_alerts_stream import routed
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from services.router.alerts import (
+from services.core.alerts import (
     AlertKind,
     OpenCase,
     bucket_start,

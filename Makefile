@@ -22,9 +22,10 @@ test: install
 lint: install
 	$(BIN)/ruff check services tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 schemas: install
 	$(BIN)/complaints schemas
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache

@@ -18,6 +18,7 @@ fi
 
 echo "== ruff"; $BIN/ruff check services tests
 echo "== mypy"; $BIN/mypy
+echo "== import contracts"; $BIN/lint-imports
 echo "== pytest"
 if [ ! -f services/core/model/weights.json ]; then $BIN/complaints train; fi
 $BIN/python -m pytest -p no:cacheprovider -q -ra "$@"

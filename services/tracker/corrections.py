@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Integer, case, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
+from services.tracker.figures_sql import local_day
 from services.tracker.models import Case, CorrectionRow
+
+NONE, UNKNOWN = "(none)", "(unknown)"  # no router category; no model version recorded
 
 
 def classifier_text(case: Case) -> str:
@@ -54,49 +57,99 @@ class Corrected:
     new_category: str
 
 
+Cell = dict[str, int]
+CellKey = tuple[date, str, str]  # routing day (city time), router category, model version
+_MEASURES = ("routed", "corrected", "reclassified")
+
+
 def rates(routed: list[Routed], corrected: list[Corrected], tz: ZoneInfo) -> dict[str, Any]:
     """Per routing day (city time) x router category: cases routed, corrected (reassigned or decided
     by a person at least once) and reclassified (given another category); and the same per category
-    and per model version.  A case counts on the day it was routed."""
+    and per model version.  A case counts on the day it was routed.  (``load_rates`` counts the same
+    in SQL.)"""
     fixed: dict[str, set[str]] = defaultdict(set)
     for c in corrected:
         fixed[c.complaint_id].add(c.new_category)
-    Cell = dict[str, int]
+    cells: dict[CellKey, Cell] = defaultdict(lambda: dict.fromkeys(_MEASURES, 0))
+    for r in routed:
+        news = fixed.get(r.complaint_id, set())
+        cell = cells[(r.routed_at.astimezone(tz).date(), r.category or NONE, r.model_version or UNKNOWN)]
+        cell["routed"] += 1
+        cell["corrected"] += int(bool(news))
+        cell["reclassified"] += int(bool(news - {r.category}))
+    return summary(cells)
 
+
+def summary(cells: dict[CellKey, Cell]) -> dict[str, Any]:
+    """The answer of the stats endpoint from the counts per day x category x model version."""
     def empty() -> Cell:
-        return {"routed": 0, "corrected": 0, "reclassified": 0}
+        return dict.fromkeys(_MEASURES, 0)
 
-    cells: dict[tuple[date, str], Cell] = defaultdict(empty)
+    by_day: dict[tuple[date, str], Cell] = defaultdict(empty)
     by_category: dict[str, Cell] = defaultdict(empty)
     by_version: dict[str, Cell] = defaultdict(empty)
-    for r in routed:
-        category = r.category or "(none)"
-        news = fixed.get(r.complaint_id, set())
-        counts = {"routed": 1, "corrected": int(bool(news)), "reclassified": int(bool(news - {r.category}))}
-        for cell in (cells[(r.routed_at.astimezone(tz).date(), category)], by_category[category],
-                     by_version[r.model_version or "(unknown)"]):
-            for key, n in counts.items():
-                cell[key] += n
+    for (day, category, version), counts in cells.items():
+        for target in (by_day[(day, category)], by_category[category], by_version[version]):
+            for key in _MEASURES:
+                target[key] += counts[key]
 
     def row(cell: Cell) -> dict[str, Any]:
         return {**cell, "rate": round(cell["corrected"] / cell["routed"], 4) if cell["routed"] else None}
 
     return {
-        "days": [{"date": day.isoformat(), "category": cat, **row(cell)} for (day, cat), cell in sorted(cells.items())],
+        "days": [{"date": day.isoformat(), "category": cat, **row(cell)} for (day, cat), cell in sorted(by_day.items())],
         "categories": [{"category": cat, **row(cell)} for cat, cell in sorted(by_category.items())],
         "model_versions": [{"model_version": v, **row(cell)} for v, cell in sorted(by_version.items())],
-        "total": row({k: sum(c[k] for c in by_category.values()) for k in ("routed", "corrected", "reclassified")}),
+        "total": row({k: sum(c[k] for c in by_category.values()) for k in _MEASURES}),
     }
 
 
+def _spans(start: datetime, end: datetime, tz: ZoneInfo) -> list[tuple[datetime, datetime, int]]:
+    """[start, end) cut where the city's UTC offset changes (daylight saving): (from, to, offset in s)."""
+    spans: list[tuple[datetime, datetime, int]] = []
+    a, at = start, start
+    offset = _offset(start, tz)
+    while at < end:
+        nxt = min(end, at + timedelta(hours=1))
+        if (o := _offset(nxt, tz)) != offset and nxt < end:
+            spans.append((a, nxt, offset))
+            a, offset = nxt, o
+        at = nxt
+    spans.append((a, end, offset))
+    return spans
+
+
+def _offset(moment: datetime, tz: ZoneInfo) -> int:
+    delta = moment.astimezone(tz).utcoffset()
+    return int(delta.total_seconds()) if delta is not None else 0
+
+
 def load_rates(session: Session, start: datetime, end: datetime, tz: ZoneInfo) -> dict[str, Any]:
-    routed = [Routed(*row) for row in session.execute(
-        select(Case.complaint_id, Case.routed_at, Case.routed_category, Case.model_version)
-        .where(Case.routed_at >= start, Case.routed_at < end))]
-    corrected = [Corrected(*row) for row in session.execute(
-        select(CorrectionRow.complaint_id, CorrectionRow.new_category)
-        .where(CorrectionRow.routed_at >= start, CorrectionRow.routed_at < end))]
-    return rates(routed, corrected, tz)
+    """``rates`` over the cases routed in [start, end), counted by the database (one grouped read per
+    span of one UTC offset, by the routed_at index): nothing of the period is read into Python but
+    its counts per day x category x model version."""
+    c = CorrectionRow
+    in_period = (c.complaint_id == Case.complaint_id, c.routed_at >= start, c.routed_at < end)
+    corrected = exists().where(*in_period)
+    reclassified = exists().where(*in_period, or_(Case.routed_category.is_(None),
+                                                  c.new_category != Case.routed_category))
+
+    def flag(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    cells: dict[CellKey, Cell] = {}
+    for a, b, offset in _spans(start, end, tz):
+        day = local_day(Case.routed_at, literal(offset, Integer()))
+        rows = session.execute(
+            select(day, Case.routed_category, Case.model_version, func.count(), flag(corrected), flag(reclassified))
+            .where(Case.routed_at >= a, Case.routed_at < b)
+            .group_by(day, Case.routed_category, Case.model_version))
+        for n, category, version, *counts in rows:
+            key = (date.fromisoformat(n), category or NONE, version or UNKNOWN)
+            cell = cells.setdefault(key, dict.fromkeys(_MEASURES, 0))
+            for name, value in zip(_MEASURES, counts, strict=True):
+                cell[name] += int(value or 0)
+    return summary(cells)
 
 
 def view(row: CorrectionRow) -> dict[str, Any]:

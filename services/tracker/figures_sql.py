@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, and_, literal, not_, or_, true
+from sqlalchemy import Float, String, and_, literal, not_, or_, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -38,6 +38,27 @@ def _epoch_sqlite(element: epoch_s, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(epoch_s)
 def _epoch_default(element: epoch_s, compiler: SQLCompiler, **kw: Any) -> str:
     return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+
+
+class local_day(FunctionElement[str]):  # noqa: N801 - SQL function style
+    """The date ('YYYY-MM-DD') of a UTC timestamp column at a fixed UTC offset (seconds): exact text
+    arithmetic on both databases (floats of julianday would put a case at midnight on the day before)."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    column, offset = list(element.clauses)
+    return f"date({compiler.process(column, **kw)}, ({compiler.process(offset, **kw)}) || ' seconds')"
+
+
+@compiles(local_day)
+def _local_day_default(element: local_day, compiler: SQLCompiler, **kw: Any) -> str:
+    column, offset = list(element.clauses)
+    return (f"to_char(({compiler.process(column, **kw)} AT TIME ZONE 'UTC') + "
+            f"make_interval(secs => {compiler.process(offset, **kw)}), 'YYYY-MM-DD')")
 
 
 def open_clause() -> Any:

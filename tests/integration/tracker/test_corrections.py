@@ -3,12 +3,16 @@ transaction; the command centre reads them and the correction rate per day x cat
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import random
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
-from services.tracker.models import CorrectionRow
+from services.tracker.corrections import Corrected, Routed, load_rates, rates
+from services.tracker.models import Case, CorrectionRow
 from tests.integration.tracker.conftest import BAIPU_TEXT, Api, make_case
 
 
@@ -89,3 +93,36 @@ def test_correction_rate_per_day_and_category(api: Api) -> None:
     assert body["total"] == {"routed": 4, "corrected": 2, "reclassified": 1, "rate": 0.5}
     assert body["model_version"] and body["days_back"] == 7
     assert api.get("command", "/api/v1/corrections/stats", days=0).status_code == 422
+
+
+@pytest.mark.parametrize("zone", ["Asia/Shanghai", "Europe/Berlin"])  # Berlin: a period across the DST change
+def test_rates_counted_in_sql_equal_the_pure_count(api: Api, zone: str) -> None:
+    """``load_rates`` (grouped in the database) gives what ``rates`` gives over the loaded rows, for
+    random routing times (around city midnights and a DST change), categories, versions and corrections."""
+    rng = random.Random(7)
+    start = datetime(2026, 10, 20, tzinfo=UTC)
+    end = start + timedelta(days=14)
+    tickets = []
+    for i in range(60):
+        at = start + timedelta(hours=rng.randrange(-30, 14 * 24 + 30), minutes=rng.choice((0, 1, 59)))
+        ticket = make_case(api.sessions, category=rng.choice(("NOISE_CONSTRUCTION", "GARBAGE")), received_at=at)
+        api.set(ticket, model_version=rng.choice((None, "v1", "v2")),
+                routed_category=None if i % 13 == 0 else rng.choice(("NOISE_CONSTRUCTION", "GARBAGE")))
+        tickets.append(ticket)
+    for ticket in rng.sample(tickets, 30):
+        body = {"unit": rng.choice(("SQ_RUCHENG", "SQ_BAIPU")), "category": rng.choice(("GARBAGE", "CONSTRUCTION_DUST"))}
+        r = api.post("command", url(ticket, "reassign"), body, **{"Idempotency-Key": f"r-{ticket}"})
+        assert r.status_code in (200, 409), r.text
+    tz = ZoneInfo(zone)
+    with api.sessions() as s:
+        routed = [Routed(*row) for row in s.execute(
+            select(Case.complaint_id, Case.routed_at, Case.routed_category, Case.model_version)
+            .where(Case.routed_at >= start, Case.routed_at < end))]
+        corrected = [Corrected(*row) for row in s.execute(
+            select(CorrectionRow.complaint_id, CorrectionRow.new_category)
+            .where(CorrectionRow.routed_at >= start, CorrectionRow.routed_at < end))]
+        got = load_rates(s, start, end, tz)
+    expected = rates(routed, corrected, tz)
+    assert got == expected
+    assert expected["total"]["corrected"] >= 10 and expected["total"]["reclassified"] >= 5
+    assert len({d["date"] for d in expected["days"]}) >= 14

@@ -27,12 +27,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
-from services.core.workflow import CaseStatus
+# the status model's sets (services/core/workflow.py), re-exported for the figures' readers
+from services.core.workflow import FINISHED as FINISHED
+from services.core.workflow import NOT_HANDLED as NOT_HANDLED
+from services.core.workflow import OPEN as OPEN
 
-S = CaseStatus
-NOT_HANDLED: frozenset[str] = frozenset({S.MERGED.value, S.FORWARDED.value, S.ANSWERED.value})
-FINISHED: frozenset[str] = frozenset({S.RESOLVED.value, S.CLOSED.value, *NOT_HANDLED})
-OPEN: frozenset[str] = frozenset(s.value for s in CaseStatus) - FINISHED
 NEAR_DUE_SHARE = Fraction(4, 5)
 
 

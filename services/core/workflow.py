@@ -132,7 +132,27 @@ TRANSITIONS: dict[tuple[CaseStatus, Action], CaseStatus] = {
     (S.RESOLVED, A.RATE): S.RESOLVED,
     (S.CLOSED, A.RATE): S.CLOSED,
 }
-TERMINAL = frozenset({S.MERGED, S.FORWARDED, S.ANSWERED})
+
+# The status model's named sets: every adapter (pages, SQL filters, alerts, Open311, WeChat, the
+# citizen page) asks these instead of spelling statuses out.  Each is a set of ``CaseStatus``
+# members, which compare equal to their string values (``"closed" in ENDED`` is true); SQL
+# filters take ``values(...)``.
+NOT_HANDLED = frozenset({S.MERGED, S.FORWARDED, S.ANSWERED})  # ended without a unit handling it
+ENDED = frozenset({*NOT_HANDLED, S.CLOSED})     # nothing more is done (a closed case may still be rated)
+FINISHED = frozenset({*ENDED, S.RESOLVED})      # no deadline owed, nothing to watch, the citizen is answered
+OPEN = frozenset(CaseStatus) - FINISHED         # someone still has to act: the deadlines run
+WORKING = frozenset(_WORKING)                   # a unit has the case in hand (extensions)
+UNASSIGNED = frozenset({S.RECEIVED, S.RETURNED, S.AWAITING_DECISION})  # no unit holds it: where it goes is open
+NOT_ACCEPTED = frozenset({S.RECEIVED, S.DISPATCHED})  # routed or about to be; no unit has accepted it yet
+RATEABLE = frozenset(s for s, a in TRANSITIONS if a is A.RATE)
+REASSIGNABLE = frozenset(s for s, a in TRANSITIONS if a is A.REASSIGN)   # 改派
+SUPERVISABLE = frozenset(s for s, a in TRANSITIONS if a is A.SUPERVISE)  # 督办
+
+
+def values(statuses: frozenset[CaseStatus]) -> list[str]:
+    """The statuses' string values, sorted (for SQL ``IN`` filters and stable output)."""
+    return sorted(s.value for s in statuses)
+
 REQUIRED_PARAMS: dict[Action, tuple[str, ...]] = {
     A.RETURN: ("reason",), A.REOPEN: ("reason",), A.MERGE: ("into",), A.RATE: ("rating",),
     A.REFUSE_EXTENSION: ("reason",), A.REQUEST_EXTENSION: ("duration",), A.DECIDE: ("unit",),

@@ -25,6 +25,7 @@ from sqlalchemy import select
 
 from services.core import quality
 from services.core.events import MAX_TEXT_CHARS, Attachment, Channel, GeoPoint
+from services.core.workflow import ENDED, values
 from services.intake.hotline import PHONE_RE, REPLAY_HEADER
 from services.intake.open311_format import FORMATS, Open311Error, error, render
 from services.intake.service import (
@@ -39,7 +40,7 @@ from services.tracker.auth import Authenticator, Principal
 from services.tracker.models import Case, IntakeRecord
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
-CLOSED = ("closed", "merged", "forwarded", "answered")
+CLOSED = values(ENDED)  # Open311 "closed": nothing more is done
 STATUS_NOTES = {"received": "已受理", "dispatched": "已派遣至承办单位", "accepted": "承办单位已签收",
                 "in_progress": "处置中", "returned": "已退单，重新派遣中",
                 "awaiting_decision": "待指挥中心裁定承办单位", "resolved": "已处置，待核查", "closed": "已办结", "merged": "与其他工单合并办理",

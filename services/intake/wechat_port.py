@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.core.engine import Engine
 from services.core.events import Attachment, Channel, GeoPoint
+from services.core.workflow import RATEABLE, values
 from services.intake.service import (
     STALE_MARGIN_S,
     ComplaintDraft,
@@ -29,7 +30,6 @@ from services.tracker.citizen_progress import status_url
 from services.tracker.models import Case, IntakeRecord
 
 VOICE_PLACEHOLDER = "【语音留言，待人工听取】"
-RATEABLE = ("resolved", "closed")
 # A delivery finding its message still being stored elsewhere polls this often, for up to the time after
 # which the intake service adopts the other request's record (publish timeout + stale margin) plus this
 IN_PROGRESS_PAUSE_S = 0.25
@@ -119,7 +119,7 @@ class WeChatIntakePort:
         from services.tracker.transitions import Action
 
         with self._sessions() as session:
-            q = select(Case).where(Case.citizen_id == openid, Case.status.in_(RATEABLE), Case.rating.is_(None))
+            q = select(Case).where(Case.citizen_id == openid, Case.status.in_(values(RATEABLE)), Case.rating.is_(None))
             if ticket_no:
                 q = q.where(Case.ticket_no == ticket_no)
             case = session.scalars(q.order_by(Case.resolved_at.desc())).first()

@@ -30,9 +30,10 @@ from services.core.alerts import (
     window_alert,
 )
 from services.core.events import CaseEvent, ComplaintRouted
+from services.core.workflow import FINISHED
 
 # Case statuses after which no deadline is watched any more.
-NOT_WATCHED = frozenset({"resolved", "closed", "merged", "forwarded", "answered"})
+NOT_WATCHED = FINISHED
 DONE_TTL_S = 30 * 86400
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from services.core import figures, sla
 from services.core.alerts import AlertKind, AlertRaised
 from services.core.engine import Engine
+from services.core.workflow import ENDED
 from services.platform.topics import ALERTS
 from services.tracker import commands as c
 from services.tracker import photos
@@ -25,7 +26,6 @@ from services.tracker.models import Case, CaseEventRow, OutboxRow
 from services.tracker.transitions import MAX_RETURNS, Action, status_name
 
 COMMAND_CENTRE = "COMMAND_CENTER"  # unit id of the command centre in routing.yaml
-FINISHED = ("closed", "merged", "forwarded", "answered")
 
 
 def _on_time(ctx: Ctx, deadline: Any) -> bool | None:
@@ -166,7 +166,7 @@ def merge(session: Session, case: Case, cmd: c.Merge, ctx: Ctx) -> Effect:
         raise field_error("into_ticket", f"工单 {cmd.into_ticket} 不存在")
     if target.complaint_id == case.complaint_id:
         raise field_error("into_ticket", "不能合并到自身")
-    if target.status in FINISHED:
+    if target.status in ENDED:
         raise ActionError(409, f"目标工单 {target.ticket_no} 当前状态为「{status_name(target.status)}」，不能合并到它")
     note = CaseEventRow(event_id=f"duplicate-{case.complaint_id}", complaint_id=target.complaint_id,
                         type="duplicate_merged", actor=ctx.actor, at=ctx.now, data={"ticket_no": case.ticket_no})

@@ -18,12 +18,11 @@ from datetime import datetime, tzinfo
 from typing import Any
 
 from services.core.config import Unit
+from services.core.workflow import FINISHED, RATEABLE, UNASSIGNED
 
 PAGE = "/citizen"  # the citizens' page (services/tracker/pages/citizen.py)
 COMMAND_CENTRE = "COMMAND_CENTER"
 CENTRE_NAME = "市城管指挥中心"
-FINISHED = frozenset({"resolved", "closed", "answered", "forwarded", "merged"})
-OPEN = frozenset({"received", "dispatched", "accepted", "in_progress", "returned", "awaiting_decision"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +60,7 @@ def unit_name(units: Mapping[str, Unit], unit_id: str | None) -> str:
 
 def headline(status: str, unit: str, can_rate: bool = False) -> str:
     """The current state in one sentence (a finished case not yet rated invites the rating)."""
-    if status in ("resolved", "closed"):
+    if status in RATEABLE:
         return "已办结，欢迎您对处理结果进行评价" if can_rate else "已办结"
     return {
         "received": "已受理，正在安排承办单位",
@@ -84,7 +83,7 @@ def stages(status: str, unit: str) -> list[dict[str, str]]:
         return [_stage("已受理", "done"), _stage("已转交12345政务服务热线", "done")]
     if status == "merged":
         return [_stage("已受理", "done"), _stage("已合并办理", "done")]
-    second = "正在安排承办单位" if status in ("received", "returned", "awaiting_decision") else f"已派至{unit}"
+    second = "正在安排承办单位" if status in UNASSIGNED else f"已派至{unit}"
     reached = {"received": 0, "returned": 1, "awaiting_decision": 1, "dispatched": 1, "accepted": 2,
                "in_progress": 2, "resolved": 3, "closed": 3}.get(status, 0)
     out = []

@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from services.core import images
 from services.core.engine import Engine
 from services.core.media import MediaStore
+from services.core.workflow import OPEN
 from services.tracker import supplements
 from services.tracker.actions import ActionError
-from services.tracker.citizen_progress import OPEN
 from services.tracker.models import Case
 from services.tracker.supplements import Supplement
 

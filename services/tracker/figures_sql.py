@@ -17,9 +17,10 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from services.core import figures as fig
+from services.core.workflow import values
 from services.tracker.models import Case
 
-OPEN = sorted(fig.OPEN)
+OPEN = values(fig.OPEN)
 
 
 class epoch_s(FunctionElement[float]):  # noqa: N801 - SQL function style

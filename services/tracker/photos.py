@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.core import images, media
 from services.core.media import MediaStore
-from services.core.workflow import CaseStatus
+from services.core.workflow import WORKING, CaseStatus
 from services.tracker.actions import ActionError
 from services.tracker.auth import Principal
 from services.tracker.models import Case, CaseEventRow
@@ -34,7 +34,7 @@ from services.tracker.views import attachment_url
 
 S = CaseStatus
 # the squad may add photos while it works on the case and just after its feedback
-PHOTO_STATUSES = frozenset({S.DISPATCHED, S.ACCEPTED, S.IN_PROGRESS, S.RESOLVED, "reopened"})
+PHOTO_STATUSES = frozenset({S.DISPATCHED, *WORKING, S.RESOLVED})
 WRITE_ATTEMPTS = 8
 ATTACHMENT_PATH = re.compile(r"^/api/v1/cases/(?P<ticket>[A-Z]{1,6}\d{14})/attachments/(?P<index>\d{1,3})$")
 

@@ -25,6 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.core.workflow import FINISHED, OPEN
 from services.platform.guard import BodyLimit
 from services.tracker import citizen_progress as progress
 from services.tracker import commands as c
@@ -185,7 +186,7 @@ def citizen_view(request: Request, case: Case, history: list[progress.HistoryRow
     category = city.categories.get(case.category) if case.category else None
     unit = city.units.get(case.unit) if case.unit else None
     unit_name = progress.unit_name(city.units, case.unit)
-    finished = case.status in ("resolved", "closed", "answered", "forwarded")
+    finished = case.status in FINISHED
     can_rate = case.rating is None and allowed(case, "rate")
     return CitizenCase(
         ticket_no=case.ticket_no,
@@ -204,7 +205,7 @@ def citizen_view(request: Request, case: Case, history: list[progress.HistoryRow
         result=case.result if finished else None,
         rating=case.rating,
         can_rate=can_rate,
-        can_add=case.status in progress.OPEN,
+        can_add=case.status in OPEN,
         photos_added=photo_count(case),
     )
 

@@ -19,13 +19,14 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from services.core import figures as fig
+from services.core.workflow import values
 from services.tracker.figures_sql import near_due_clause, open_clause, overdue_clause
 from services.tracker.models import Case
 
 GROUPS = ("unit", "category", "territory")
 DISPOSAL_MODES = ("服务", "管理", "执法")
 SATISFIED = ("满意", "基本满意")
-NOT_HANDLED = tuple(sorted(fig.NOT_HANDLED))  # never due to be accepted/resolved by a unit
+NOT_HANDLED = tuple(values(fig.NOT_HANDLED))  # never due to be accepted/resolved by a unit
 
 
 @dataclass(frozen=True)

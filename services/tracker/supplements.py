@@ -18,12 +18,13 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from services.core import media
 from services.core.engine import Engine
 from services.core.events import CaseEvent
+from services.core.workflow import NOT_ACCEPTED
 from services.platform.db import UTCDateTime
 from services.platform.topics import CASES_EVENTS
 from services.tracker.models import Base, Case, CaseEventRow, OutboxRow
 
 COMMAND_CENTRE = "COMMAND_CENTER"
-REROUTABLE = {"received", "dispatched"}
+REROUTABLE = NOT_ACCEPTED  # a held case the citizen's added place may route
 
 
 class Supplement(Base):

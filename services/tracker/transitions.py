@@ -25,13 +25,10 @@ from services.core.workflow import (
     IllegalTransition,
     apply,
 )
-from services.core.workflow import (
-    TERMINAL as CORE_TERMINAL,
-)
 from services.core.workflow import Action as Core
 from services.tracker.models import Case
 
-__all__ = ["ACTION_NAMES", "MAX_RETURNS", "STATUS_NAMES", "TABLE", "TERMINAL", "Action", "Refused", "Step",
+__all__ = ["ACTION_NAMES", "MAX_RETURNS", "STATUS_NAMES", "TABLE", "Action", "Refused", "Step",
            "allowed", "columns", "run_steps", "state_of", "status_name"]
 
 S = CaseStatus
@@ -90,7 +87,6 @@ TABLE: dict[tuple[CaseStatus, Action], CaseStatus] = {
 }
 STATUS_NAMES: dict[str, str] = {s.value: label for s, label in STATUS_LABELS.items()}
 ACTION_NAMES: dict[str, str] = {a.value: ACTION_LABELS[Core(FIRST_STEP[a])] for a in Action}
-TERMINAL = frozenset({*CORE_TERMINAL, S.CLOSED})  # finished: nothing more is done (a closed case may be rated)
 
 
 class Refused(Exception):

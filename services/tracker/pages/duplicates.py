@@ -19,10 +19,10 @@ from services.core.config import CityConfig, DuplicatePolicy
 from services.core.duplicates import Call, Match, Open, Where, rank
 from services.core.engine import Decision, Engine
 from services.core.similarity import Profiler, excerpt, profile
-from services.core.workflow import STATUS_LABELS
+from services.core.workflow import ENDED, STATUS_LABELS, values
 from services.tracker.models import Case
 
-NOT_OPEN = ("closed", "merged", "forwarded", "answered")
+NOT_OPEN = values(ENDED)  # a resolved case awaiting verification may still be repeated
 _profilers: dict[int, Profiler] = {}
 _lock = threading.Lock()
 

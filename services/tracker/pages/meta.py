@@ -35,9 +35,6 @@ ALERT_NAMES = {
 # core workflow action -> the API's action (endpoint) name
 API_ACTIONS = {"request_extension": "extension", "approve_extension": "extension_approve",
                "refuse_extension": "extension_refuse"}
-# moves the tracker API adds to the core table (command centre: 改派, 督办)
-TRACKER_MOVES = {"reassign": ("received", "dispatched", "accepted", "in_progress", "awaiting_decision"),
-                 "supervise": ("received", "dispatched", "accepted", "in_progress", "awaiting_decision", "resolved")}
 EXTRA_STATUS_NAMES = {"reopened": "返工中"}
 
 
@@ -46,15 +43,11 @@ def transitions() -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for status, action in TRANSITIONS:
         out.setdefault(status.value, []).append(API_ACTIONS.get(action.value, action.value))
-    for move, statuses in TRACKER_MOVES.items():
-        for name in statuses:
-            out.setdefault(name, []).append(move)
     return out
 
 
 def action_names() -> dict[str, str]:
-    names = {API_ACTIONS.get(a.value, a.value): label for a, label in ACTION_LABELS.items()}
-    return {**names, "reassign": "改派", "supervise": "督办"}
+    return {API_ACTIONS.get(a.value, a.value): label for a, label in ACTION_LABELS.items()}
 
 
 @router.get("/meta", summary="页面所需的名称表与当前用户")

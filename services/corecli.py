@@ -113,7 +113,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
                                   temperature=Model.load().temperature)
     else:
         outcomes = run(Engine.load(args.city), examples)
-    result = metrics(outcomes)
+    result = metrics(outcomes, city.command_centre)
     if args.json:
         print(json.dumps({k: result[k] for k in METRIC_KEYS}))
         return 0

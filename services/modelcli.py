@@ -80,8 +80,8 @@ def split(corrections: Sequence[LabelledCorrection], known: set[str]) -> tuple[l
             [c.example for c in usable if held_out(c.complaint_id)])
 
 
-def _figures(outcomes: Sequence[Outcome]) -> dict[str, Any]:
-    m = metrics(outcomes)
+def _figures(outcomes: Sequence[Outcome], command_centre: str) -> dict[str, Any]:
+    m = metrics(outcomes, command_centre)
     figures = {k: m[k] for k in FIGURES}
     if not any(o.example.unit for o in outcomes):  # e.g. the real-text set: labelled without units
         figures.update(unit_accuracy=None, wrong_unit_rate=None)
@@ -102,12 +102,12 @@ def compare(city: CityConfig, current: Model, candidate: Model,
         for who, engine in engines.items():
             outcomes = run(engine, examples)
             pooled[who].extend(outcomes)
-            figures[who] = _figures(outcomes)
+            figures[who] = _figures(outcomes, city.command_centre)
         out["sets"][name] = figures
         if (len(examples) >= MIN_SET_FOR_VETO
                 and figures["candidate"]["category_accuracy"] < figures["current"]["category_accuracy"]):
             reasons.append(f"worse on {name}")
-    out["pooled"] = {who: _figures(o) for who, o in pooled.items()}
+    out["pooled"] = {who: _figures(o, city.command_centre) for who, o in pooled.items()}
     if out["pooled"]["candidate"]["category_accuracy"] < out["pooled"]["current"]["category_accuracy"]:
         reasons.insert(0, "worse on all held-out data together")
     out["promote"] = not reasons

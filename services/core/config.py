@@ -190,6 +190,7 @@ class CityConfig:
     thresholds: Thresholds = Thresholds()
     duplicates: DuplicatePolicy = DuplicatePolicy()
     max_text_chars: int = 4000       # a longer complaint text is refused at intake (services/core/quality.py)
+    command_centre: str = ""         # routing.yaml `command_centre`: the unit that decides by hand
 
     @property
     def taxonomy(self) -> dict[str, Category]:

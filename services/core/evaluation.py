@@ -28,7 +28,7 @@ class Outcome:
     decision: Decision
 
 
-def metrics(outcomes: Sequence[Outcome], command_centre: str = "COMMAND_CENTER") -> dict[str, Any]:
+def metrics(outcomes: Sequence[Outcome], command_centre: str) -> dict[str, Any]:
     n = len(outcomes)
     if n == 0:
         return {k: 0 for k in METRIC_KEYS}
@@ -135,9 +135,9 @@ def decision_of(city: CityConfig, category: str) -> str:
     return _DECISION[city.categories[category].handler]
 
 
-def predicted_decision(city: CityConfig, d: Decision, command_centre: str = "COMMAND_CENTER") -> str:
+def predicted_decision(city: CityConfig, d: Decision) -> str:
     """dispatch / answer / forward, or ``review`` when the router left it to the command centre."""
-    if d.unit == command_centre:
+    if d.unit == city.command_centre:
         return "review"
     return decision_of(city, d.category)
 
@@ -188,13 +188,13 @@ def run_placed(engine: Engine, examples: Sequence[Example], territory: str) -> l
     return [Outcome(e, engine.decide(e.text, _T0, territory_override=territory)) for e in examples]
 
 
-def squad_territory(engine: Engine, command_centre: str = "COMMAND_CENTER") -> str:
+def squad_territory(engine: Engine) -> str:
     """The first territory (by code) whose squad takes a squad matter: where real posts from
     another city are 'located' for measuring."""
     probe = next(c for c, cat in engine.city.categories.items() if cat.handler == "squad")
     for code in sorted(engine.city.territories):
         d = engine.decide("测试", _T0, category_override=probe, territory_override=code)
-        if d.unit != command_centre:
+        if d.unit != engine.city.command_centre:
             return code
     raise ValueError("no territory with a squad in this city")
 

@@ -134,6 +134,18 @@ def _units(data: dict[str, Any], territories: dict[str, Territory]) -> dict[str,
     return out
 
 
+def _command_centre(data: dict[str, Any], units: dict[str, Unit], rules: tuple[Rule, ...]) -> str:
+    """routing.yaml `command_centre`; when absent, the unit of the `confidence: low` rule."""
+    uid = data.get("command_centre")
+    if uid is None:
+        uid = next((r.to for r in rules if r.when.get("confidence") == "low"), None)
+        if uid is None:
+            raise ConfigError("routing.yaml: no `command_centre` unit and no `confidence: low` rule to take it from")
+    if not isinstance(uid, str) or uid not in units:
+        raise ConfigError(f"routing.yaml command_centre: unknown unit {uid!r}")
+    return uid
+
+
 def _rules(data: dict[str, Any], units: dict[str, Unit], categories: dict[str, Category],
            groups: dict[str, str], territories: dict[str, Territory]) -> tuple[Rule, ...]:
     allowed: dict[str, set[Any]] = {
@@ -233,6 +245,7 @@ def load_city(city: str = "rugao", config_root: str | Path | None = None) -> Cit
     routing = _read_yaml(folder / "routing.yaml")
     units = _units(routing, territories)
     rules = _rules(routing, units, categories, groups, territories)
+    command_centre = _command_centre(routing, units, rules)
     places, areas, aliases = _places(_read_yaml(folder / "places.yaml", required=False), territories)
     lexicon = _read_yaml(folder / "lexicon.yaml", required=False)
     placecfg = _read_yaml(folder / "places.yaml", required=False)
@@ -265,6 +278,7 @@ def load_city(city: str = "rugao", config_root: str | Path | None = None) -> Cit
         context_before=tuple(str(x) for x in (lexicon.get("context") or {}).get("before") or []),
         context_after=tuple(str(x) for x in (lexicon.get("context") or {}).get("after") or []),
         thresholds=thresholds, max_text_chars=max_text, duplicates=_duplicate_policy(meta.get("duplicates")),
+        command_centre=command_centre,
     )
     for alias, terr in cfg.alias_territories().items():
         if terr not in territories:

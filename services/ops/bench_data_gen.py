@@ -39,7 +39,6 @@ RESULTS = ["已到现场处理，当事人已整改", "现场责令停止，已�
            "已联系相关单位修复完毕", "现场劝导后摊点已撤离"]
 MODES = ["服务"] * 7 + ["管理"] * 2 + ["执法"]
 RATINGS = ["满意"] * 6 + ["基本满意"] * 3 + ["不满意"]
-COMMAND = "COMMAND_CENTER"
 MODEL_VERSION = "bench-data"
 
 
@@ -275,7 +274,7 @@ class Generator:
         """The plan of one case after its routing."""
         rng = self.rng
         life = _Life(self, r)
-        if r["unit"] == COMMAND:
+        if r["unit"] == self.city.command_centre:
             if rng.random() < 0.05:
                 return
             local = self.city.unit_for_territory(r["territory"]) if r["territory"] else None
@@ -301,10 +300,10 @@ class Generator:
         self.last_open = r
         if rng.random() < 0.04:  # 退单: not this squad's; re-routed to the command centre, which reassigns it
             old, hours = r["unit"], rng.uniform(0.5, 2.0)
-            changes = self.redispatch(life, COMMAND, hours)
+            changes = self.redispatch(life, self.city.command_centre, hours)
             if not life.move(hours, "returned", [("return", {"reason": "不属于本辖区"}),
-                                                                ("reroute", {"unit": COMMAND})], "squad",
-                             changes, {"reason": "不属于本辖区", "from_unit": old, "returns": 1, "unit": COMMAND,
+                                                                ("reroute", {"unit": self.city.command_centre})], "squad",
+                             changes, {"reason": "不属于本辖区", "from_unit": old, "returns": 1, "unit": self.city.command_centre,
                                        "then": "reroute", "rerouted_by": "rule:same_unit"}):
                 return
             self.reassign(life, rng.choice(self.squads))
@@ -316,14 +315,14 @@ class Generator:
         """A second return: the command centre decides (市级裁定, final); False when not (yet) done."""
         rng, r = self.rng, life.row
         old, hours = r["unit"], rng.uniform(0.5, 4.0)
-        changes = self.redispatch(life, COMMAND, hours)
+        changes = self.redispatch(life, self.city.command_centre, hours)
         if not life.move(hours, "returned", [("return", {"reason": "非本单位职责"}), ("escalate", {})], "squad",
-                         changes, {"reason": "非本单位职责", "from_unit": old, "returns": 2, "unit": COMMAND,
+                         changes, {"reason": "非本单位职责", "from_unit": old, "returns": 2, "unit": self.city.command_centre,
                                    "then": "escalate"}):
             return False
         unit, hours = rng.choice(self.squads), rng.uniform(1, 24)
         return life.move(hours, "decided", [("decide", {"unit": unit})], "command", self.redispatch(life, unit, hours),
-                         {"from_unit": COMMAND, "unit": unit, "category": r["category"], "final": True})
+                         {"from_unit": self.city.command_centre, "unit": unit, "category": r["category"], "final": True})
 
     def work(self, life: _Life) -> None:
         rng, r = self.rng, life.row

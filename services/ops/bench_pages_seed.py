@@ -60,7 +60,7 @@ class SeedReport:
     by_status: dict[str, int]
 
 
-def _plan(rng: random.Random, unit: str | None, squads: list[str]) -> list[Step]:
+def _plan(rng: random.Random, unit: str | None, squads: list[str], centre: str) -> list[Step]:
     """The life of one case (hours after it was received); only the steps already past are applied."""
     h = 0.0
     steps: list[Step] = []
@@ -70,7 +70,7 @@ def _plan(rng: random.Random, unit: str | None, squads: list[str]) -> list[Step]
         h += after
         steps.append((action, body, h, who))
 
-    if unit == "COMMAND_CENTER" or unit is None:  # held for want of a place: the command centre assigns it
+    if unit == centre or unit is None:  # held for want of a place: the command centre assigns it
         if rng.random() < 0.05:
             return steps
         step(Action.REASSIGN, c.Reassign(unit=rng.choice(squads)), rng.uniform(0.2, 2.0), "command")
@@ -197,7 +197,7 @@ def seed(sessions: sessionmaker[Session], engine: Engine, n: int, *, days: float
             # inserted, so they are written in one flush at the end of the batch (not one per action)
             with s.no_autoflush:
                 for r, d in zip(batch, routed, strict=True):
-                    done, no = _apply_steps(s, engine, r.ticket_no, r.received_at, _plan(rng, d.unit, squads), now,
+                    done, no = _apply_steps(s, engine, r.ticket_no, r.received_at, _plan(rng, d.unit, squads, city.command_centre), now,
                                             unit_of)
                     actions += done
                     refused += no

@@ -25,8 +25,6 @@ from services.tracker.corrections import correction
 from services.tracker.models import Case, CaseEventRow, OutboxRow
 from services.tracker.transitions import MAX_RETURNS, Action, status_name
 
-COMMAND_CENTRE = "COMMAND_CENTER"  # unit id of the command centre in routing.yaml
-
 
 def _on_time(ctx: Ctx, deadline: Any) -> bool | None:
     return None if deadline is None else figures.on_time(ctx.now, deadline)
@@ -64,14 +62,15 @@ def return_case(_: Session, case: Case, cmd: c.WithReason, ctx: Ctx) -> Effect:
     returned = ("return", {"reason": cmd.reason})
     data: dict[str, Any] = {"reason": cmd.reason, "from_unit": case.unit, "returns": case.returns + 1}
     if case.returns + 1 >= MAX_RETURNS or case.final_decision:
-        changes = _redispatch(case, ctx, COMMAND_CENTRE, None)
+        centre = ctx.engine.city.command_centre
+        changes = _redispatch(case, ctx, centre, None)
         return Effect("returned", [returned, ("escalate", {})], changes,
-                      {**data, "unit": COMMAND_CENTRE, "then": "escalate"})
+                      {**data, "unit": centre, "then": "escalate"})
     text = case.text if not case.address else f"{case.text}\n{case.address}"
     loc = case.location or {}
     decision = ctx.engine.decide(text, ctx.now, location_label=loc.get("label"), lat=loc.get("lat"),
                                  lon=loc.get("lon"))
-    unit = decision.unit if decision.unit != case.unit else COMMAND_CENTRE
+    unit = decision.unit if decision.unit != case.unit else ctx.engine.city.command_centre
     changes = {
         "unit": unit, "category": decision.category,
         "category_candidates": [{"code": code, "score": score} for code, score in decision.candidates],
@@ -141,7 +140,7 @@ def reassign(_: Session, case: Case, cmd: c.Reassign, ctx: Ctx) -> Effect:
 
 def decide(_: Session, case: Case, cmd: c.Decide, ctx: Ctx) -> Effect:
     unit, cat = _unit(ctx.engine, cmd.unit), _category(ctx.engine, cmd.category)
-    if unit == COMMAND_CENTRE:
+    if unit == ctx.engine.city.command_centre:
         raise field_error("unit", "裁定必须指定具体承办单位")
     return Effect("decided", [("decide", {"unit": unit})], _redispatch(case, ctx, unit, cat),
                   {"from_unit": case.unit, "unit": unit, "category": cat or case.category, "final": True},

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
-from services.core.config import Unit
+from services.core.config import CityConfig, Unit
 from services.core.workflow import FINISHED, RATEABLE, UNASSIGNED
 
 PAGE = "/citizen"  # the citizens' page (services/tracker/pages/citizen.py)
-COMMAND_CENTRE = "COMMAND_CENTER"
-CENTRE_NAME = "市城管指挥中心"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +56,14 @@ def unit_name(units: Mapping[str, Unit], unit_id: str | None) -> str:
     return unit.citizen_name if unit else "承办单位"
 
 
-def headline(status: str, unit: str, can_rate: bool = False) -> str:
-    """The current state in one sentence (a finished case not yet rated invites the rating)."""
+def centre_name(city: CityConfig) -> str:
+    """The command centre as citizens read it (routing.yaml `command_centre`)."""
+    return unit_name(city.units, city.command_centre)
+
+
+def headline(status: str, unit: str, can_rate: bool = False, *, centre: str) -> str:
+    """The current state in one sentence (a finished case not yet rated invites the rating);
+    ``centre`` is the command centre's name."""
     if status in RATEABLE:
         return "已办结，欢迎您对处理结果进行评价" if can_rate else "已办结"
     return {
@@ -68,7 +72,7 @@ def headline(status: str, unit: str, can_rate: bool = False) -> str:
         "accepted": f"{unit}已签收，正在处置",
         "in_progress": f"{unit}正在处置",
         "returned": "正在重新安排承办单位",
-        "awaiting_decision": f"正在由{CENTRE_NAME}协调承办单位",
+        "awaiting_decision": f"正在由{centre}协调承办单位",
         "answered": "已答复",
         "forwarded": "已转交12345政务服务热线办理",
         "merged": "已与反映同一问题的工单合并办理",
@@ -99,17 +103,18 @@ def _stage(label: str, state: str) -> dict[str, str]:
     return {"label": label, "state": state}
 
 
-def _line(row: HistoryRow, units: Mapping[str, Unit]) -> str | None:
+def _line(row: HistoryRow, city: CityConfig) -> str | None:
     d = row.data or {}
-    to = unit_name(units, d.get("unit"))
+    to = unit_name(city.units, d.get("unit"))
+    centre = centre_name(city)
     if row.type == "received":
         return "您的诉求已受理"
     if row.type == "dispatched":
-        return f"已派至{to}" if d.get("unit") != COMMAND_CENTRE else f"已转{CENTRE_NAME}安排承办单位"
+        return f"已派至{to}" if d.get("unit") != city.command_centre else f"已转{centre}安排承办单位"
     if row.type in ("reassigned", "decided", "rerouted"):
         return f"已改派至{to}"
     if row.type == "returned":
-        return f"已改派至{to}" if d.get("then") == "reroute" else f"正在由{CENTRE_NAME}协调承办单位"
+        return f"已改派至{to}" if d.get("then") == "reroute" else f"正在由{centre}协调承办单位"
     if row.type == "accepted":
         return "承办单位已签收"
     if row.type == "started":
@@ -143,11 +148,11 @@ def _supplement_line(d: Mapping[str, Any]) -> str:
     return "您补充了" + ("、".join(parts) if parts else "信息")
 
 
-def timeline(rows: Iterable[HistoryRow], units: Mapping[str, Unit], tz: tzinfo) -> list[dict[str, str]]:
+def timeline(rows: Iterable[HistoryRow], city: CityConfig, tz: tzinfo) -> list[dict[str, str]]:
     """The told moments, oldest first, each ``{"at": "YYYY-MM-DD HH:mm", "text": ...}``."""
     out = []
     for row in sorted(rows, key=lambda r: r.at):
-        text = _line(row, units)
+        text = _line(row, city)
         if text is not None:
             out.append({"at": beijing(row.at, tz) or "", "text": text})
     return out

@@ -23,7 +23,6 @@ from services.platform.db import UTCDateTime
 from services.platform.topics import CASES_EVENTS
 from services.tracker.models import Base, Case, CaseEventRow, OutboxRow
 
-COMMAND_CENTRE = "COMMAND_CENTER"
 REROUTABLE = NOT_ACCEPTED  # a held case the citizen's added place may route
 
 
@@ -87,13 +86,13 @@ def _apply(session: Session, case: Case, row: Supplement, engine: Engine | None)
 
 def reroute_if_placed(session: Session, case: Case, engine: Engine) -> bool:
     """A case parked at the command centre because no place was known is routed once a place is."""
-    if case.status not in REROUTABLE or case.unit != COMMAND_CENTRE or case.territory is not None:
+    if case.status not in REROUTABLE or case.unit != engine.city.command_centre or case.territory is not None:
         return False
     loc = case.location or {}
     text = case.text if not case.address else f"{case.text}\n{case.address}"
     decision = engine.decide(text, case.received_at, location_label=loc.get("label"), lat=loc.get("lat"),
                              lon=loc.get("lon"))
-    if decision.territory is None or decision.unit == COMMAND_CENTRE:
+    if decision.territory is None or decision.unit == engine.city.command_centre:
         return False
     data = {"from_unit": case.unit, "unit": decision.unit, "territory": decision.territory,
             "village": decision.village, "rule": decision.rule, "place_evidence": decision.place_evidence}

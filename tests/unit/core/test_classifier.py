@@ -124,7 +124,7 @@ def test_folds_are_disjoint_and_cover(city) -> None:  # type: ignore[no-untyped-
 @pytest.fixture(scope="module")
 def cv_metrics(city):  # type: ignore[no-untyped-def]
     dev, extra = training_examples()
-    return metrics(cross_validate(city, dev, 5, extra, temperature=Model.load().temperature))
+    return metrics(cross_validate(city, dev, 5, extra, temperature=Model.load().temperature), city.command_centre)
 
 
 def test_cv_metrics_reach_targets(cv_metrics) -> None:  # type: ignore[no-untyped-def]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import yaml
 
+from services.core.classifier import Model
 from services.core.config import ConfigError
+from services.core.engine import Engine
 from services.core.loader import load_city, parse_duration
 
 
@@ -136,4 +139,25 @@ def test_duplicate_village_code(city_copy: Path) -> None:
     data[1]["villages"].append(dict(data[0]["villages"][0]))
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     with pytest.raises(ConfigError, match="duplicate village code 320682001001"):
+        _load(city_copy)
+
+
+def test_the_command_centre_is_the_citys_own_unit(city, city_copy: Path) -> None:  # type: ignore[no-untyped-def]
+    assert city.command_centre == "COMMAND_CENTER"
+    path = city_copy / "routing.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("COMMAND_CENTER", "ZHIHUI_ZHONGXIN"), encoding="utf-8")
+    renamed = _load(city_copy)
+    assert renamed.command_centre == "ZHIHUI_ZHONGXIN" and "COMMAND_CENTER" not in renamed.units
+    d = Engine(renamed, Model.load()).decide("路边有人乱扔垃圾", datetime(2026, 12, 1, tzinfo=UTC))
+    assert d.territory is None and d.unit == "ZHIHUI_ZHONGXIN"
+
+
+def test_the_command_centre_defaults_to_the_unit_of_the_low_confidence_rule(city_copy: Path) -> None:
+    _edit_yaml(city_copy / "routing.yaml", lambda d: d.pop("command_centre"))
+    assert _load(city_copy).command_centre == "COMMAND_CENTER"
+
+
+def test_unknown_command_centre(city_copy: Path) -> None:
+    _edit_yaml(city_copy / "routing.yaml", lambda d: d.update(command_centre="NO_CENTRE"))
+    with pytest.raises(ConfigError, match="command_centre: unknown unit 'NO_CENTRE'"):
         _load(city_copy)

@@ -49,7 +49,7 @@ def test_heldout_labels_are_consistent(city) -> None:  # type: ignore[no-untyped
 
 @pytest.fixture(scope="module")
 def heldout_metrics(engine, city):  # type: ignore[no-untyped-def]
-    return metrics(run(engine, read_jsonl(HELDOUT, city.categories)))
+    return metrics(run(engine, read_jsonl(HELDOUT, city.categories)), city.command_centre)
 
 
 def test_heldout_figures(heldout_metrics) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from services.core.config import CityConfig
 from services.core.engine import Engine
 from services.tracker.citizen_progress import HistoryRow, beijing, headline, stages, status_url, timeline
 from tests.conftest import REPO
@@ -18,8 +19,8 @@ PAGES = REPO / "services" / "tracker" / "pages" / "static"
 
 
 @pytest.fixture(scope="module")
-def units() -> dict[str, object]:
-    return dict(Engine.load("rugao").city.units)
+def city() -> CityConfig:
+    return Engine.load("rugao").city
 
 
 def rows(*items: tuple[str, dict[str, object]]) -> list[HistoryRow]:
@@ -39,12 +40,14 @@ def test_stages_follow_the_status() -> None:
     assert [s["state"] for s in stages("closed", unit)] == ["done"] * 4
     assert stages("awaiting_decision", unit)[1] == {"label": "正在安排承办单位", "state": "current"}
     assert [s["label"] for s in stages("forwarded", unit)] == ["已受理", "已转交12345政务服务热线"]
-    assert headline("dispatched", unit) == "已派至白蒲镇城管执法中队，等待处理"
-    assert headline("resolved", unit, can_rate=True) == "已办结，欢迎您对处理结果进行评价"
-    assert headline("closed", unit, can_rate=False) == headline("resolved", unit) == "已办结"
+    centre = "市城管指挥中心"
+    assert headline("dispatched", unit, centre=centre) == "已派至白蒲镇城管执法中队，等待处理"
+    assert headline("resolved", unit, can_rate=True, centre=centre) == "已办结，欢迎您对处理结果进行评价"
+    assert headline("closed", unit, centre=centre) == headline("resolved", unit, centre=centre) == "已办结"
+    assert headline("awaiting_decision", unit, centre="区指挥中心") == "正在由区指挥中心协调承办单位"
 
 
-def test_the_timeline_tells_the_citizens_moments_and_leaves_internal_ones_out(units: dict[str, object]) -> None:
+def test_the_timeline_tells_the_citizens_moments_and_leaves_internal_ones_out(city: CityConfig) -> None:
     history = rows(
         ("received", {"phone": "13812345678"}),
         ("dispatched", {"unit": "SQ_RUCHENG", "rule": "rule 10", "review_reasons": ["x"]}),
@@ -58,7 +61,7 @@ def test_the_timeline_tells_the_citizens_moments_and_leaves_internal_ones_out(un
         ("resolved", {"result": "已劝离", "photos": []}),
         ("rated", {"rating": "满意", "comment": "好"}),
     )
-    lines = timeline(history, units, TZ)  # type: ignore[arg-type]
+    lines = timeline(history, city, TZ)
     assert [x["text"] for x in lines] == [
         "您的诉求已受理", "已派至如城街道城管执法中队", "已改派至白蒲镇城管执法中队", "承办单位已签收",
         "因处置需要，办理时限已延长", "您补充了文字说明、2张照片", "已办结：承办单位已处理并反馈结果", "您已评价：满意"]
@@ -69,10 +72,10 @@ def test_the_timeline_tells_the_citizens_moments_and_leaves_internal_ones_out(un
         assert secret not in told, secret
 
 
-def test_a_case_parked_at_the_command_centre_and_an_escalated_return_read_plainly(units: dict[str, object]) -> None:
+def test_a_case_parked_at_the_command_centre_and_an_escalated_return_read_plainly(city: CityConfig) -> None:
     lines = timeline(rows(("dispatched", {"unit": "COMMAND_CENTER"}),
                           ("returned", {"unit": "COMMAND_CENTER", "then": "escalate", "reason": "x"}),
-                          ("decided", {"unit": "CITY_GAS", "final": True})), units, TZ)  # type: ignore[arg-type]
+                          ("decided", {"unit": "CITY_GAS", "final": True})), city, TZ)
     assert [x["text"] for x in lines] == ["已转市城管指挥中心安排承办单位", "正在由市城管指挥中心协调承办单位",
                                           "已改派至市城管局燃气安全执法中队"]
 

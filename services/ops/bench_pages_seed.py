@@ -30,10 +30,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.core.dispatch import decide, routed_event
 from services.core.engine import Engine
 from services.core.events import Channel, ComplaintReceived
 from services.intake.store import PUBLISHED
-from services.router.handler import decide, routed_event
 from services.tracker import commands as c
 from services.tracker.actions import ActionError, Ctx, _apply
 from services.tracker.case_handlers import HANDLERS

@@ -15,12 +15,14 @@ from sqlalchemy.orm import Session
 
 from services.core import figures, sla
 from services.core.alerts import AlertKind, AlertRaised
+from services.core.dispatch import SAME_UNIT_RULE, where
 from services.core.engine import Engine
 from services.core.workflow import ENDED
 from services.platform.topics import ALERTS
 from services.tracker import commands as c
 from services.tracker import photos
 from services.tracker.actions import ActionError, Ctx, Effect, Handler, field_error
+from services.tracker.case_complaint import complaint_of
 from services.tracker.corrections import correction
 from services.tracker.models import Case, CaseEventRow, OutboxRow
 from services.tracker.transitions import MAX_RETURNS, Action, status_name
@@ -66,22 +68,19 @@ def return_case(_: Session, case: Case, cmd: c.WithReason, ctx: Ctx) -> Effect:
         changes = _redispatch(case, ctx, centre, None)
         return Effect("returned", [returned, ("escalate", {})], changes,
                       {**data, "unit": centre, "then": "escalate"})
-    text = case.text if not case.address else f"{case.text}\n{case.address}"
-    loc = case.location or {}
-    decision = ctx.engine.decide(text, ctx.now, location_label=loc.get("label"), lat=loc.get("lat"),
-                                 lon=loc.get("lon"))
-    unit = decision.unit if decision.unit != case.unit else ctx.engine.city.command_centre
+    decision = where(ctx.engine, complaint_of(case, ctx.now, returned_by=case.unit))
+    unit = decision.unit
     changes = {
         "unit": unit, "category": decision.category,
         "category_candidates": [{"code": code, "score": score} for code, score in decision.candidates],
         "territory": decision.territory, "territory_name": decision.territory_name, "village": decision.village,
-        "rule": decision.rule if unit == decision.unit else "returned: same unit again -> command centre",
-        "review": decision.review, "accept_by": decision.accept_by, "resolve_by": decision.resolve_by,
-        "accepted_at": None, "extension_hours": None, "secondary_category": decision.secondary,
+        "rule": decision.rule, "review": decision.review, "accept_by": decision.accept_by,
+        "resolve_by": decision.resolve_by, "accepted_at": None, "extension_hours": None,
+        "secondary_category": decision.secondary,
     }
     return Effect("returned", [returned, ("reroute", {"unit": unit})], changes,
                   {**data, "unit": unit, "category": decision.category, "then": "reroute",
-                   "rerouted_by": "core" if unit == decision.unit else "rule:same_unit"})
+                   "rerouted_by": "rule:same_unit" if decision.rule == SAME_UNIT_RULE else "core"})
 
 
 def request_extension(_: Session, __: Case, cmd: c.ExtensionRequest, ___: Ctx) -> Effect:

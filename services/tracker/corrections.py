@@ -23,7 +23,7 @@ NONE, UNKNOWN = "(none)", "(unknown)"  # no router category; no model version re
 
 
 def classifier_text(case: Case) -> str:
-    """The text the router classified (services/router/handler.decide: complaint + address)."""
+    """The text the router classified (services/core/dispatch.Complaint.full_text: complaint + address)."""
     return case.text if not case.address else f"{case.text}\n{case.address}"
 
 

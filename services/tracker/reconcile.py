@@ -17,10 +17,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.core.dispatch import decide, routed_event
 from services.core.engine import Engine
 from services.core.events import ComplaintReceived, ComplaintRouted
 from services.platform.topics import COMPLAINTS_ROUTED
-from services.router.handler import decide, routed_event
 from services.tracker.models import Case, IntakeRecord, OutboxRow
 from services.tracker.projection import RECEIVED, apply_routed
 

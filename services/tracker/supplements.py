@@ -16,11 +16,13 @@ from sqlalchemy import JSON, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from services.core import media
+from services.core.dispatch import where
 from services.core.engine import Engine
 from services.core.events import CaseEvent
 from services.core.workflow import NOT_ACCEPTED
 from services.platform.db import UTCDateTime
 from services.platform.topics import CASES_EVENTS
+from services.tracker.case_complaint import complaint_of
 from services.tracker.models import Base, Case, CaseEventRow, OutboxRow
 
 REROUTABLE = NOT_ACCEPTED  # a held case the citizen's added place may route
@@ -88,10 +90,7 @@ def reroute_if_placed(session: Session, case: Case, engine: Engine) -> bool:
     """A case parked at the command centre because no place was known is routed once a place is."""
     if case.status not in REROUTABLE or case.unit != engine.city.command_centre or case.territory is not None:
         return False
-    loc = case.location or {}
-    text = case.text if not case.address else f"{case.text}\n{case.address}"
-    decision = engine.decide(text, case.received_at, location_label=loc.get("label"), lat=loc.get("lat"),
-                             lon=loc.get("lon"))
+    decision = where(engine, complaint_of(case, case.received_at))
     if decision.territory is None or decision.unit == engine.city.command_centre:
         return False
     data = {"from_unit": case.unit, "unit": decision.unit, "territory": decision.territory,

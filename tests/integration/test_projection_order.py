@@ -6,13 +6,13 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
+from services.core.dispatch import decide, routed_event
 from services.core.engine import Engine
 from services.core.events import Channel, ComplaintReceived
 from services.intake.store import IntakeStore
 from services.platform.db import make_engine, make_sessionmaker
 from services.platform.migrate import upgrade
 from services.platform.topics import COMPLAINTS_RECEIVED, COMPLAINTS_ROUTED
-from services.router.handler import decide, routed_event
 from services.tracker.models import Case, CaseEventRow
 from services.tracker.projection import apply_routed
 from services.tracker.worker import apply_batch

@@ -7,7 +7,6 @@ same place within the city's window whose text is similar (services/tracker/page
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from services.core.dispatch import Complaint, where
 from services.core.engine import Decision, Engine
 from services.core.events import MAX_TEXT_CHARS
 from services.intake.hotline import check_overrides
@@ -47,13 +47,12 @@ class SuggestIn(BaseModel):
 
 
 def decide(engine: Engine, body: SuggestIn, now: datetime) -> Decision:
-    """The router's decision for this text, with the operator's overrides applied the same way."""
-    text = body.text if not body.address else f"{body.text}\n{body.address}"
-    decision = engine.decide(text, now, category_override=body.category_override,
-                             territory_override=body.territory_override)
-    if body.unit_override:
-        decision = replace(decision, unit=body.unit_override, rule="operator override")
-    return decision
+    """The router's decision for this call (the core's one routing function, the same inputs)."""
+    return where(engine, Complaint(text=body.text, received_at=now, address=body.address,
+                                   lat=body.location.lat if body.location else None,
+                                   lon=body.location.lon if body.location else None,
+                                   category=body.category_override, territory=body.territory_override,
+                                   unit=body.unit_override))
 
 
 def suggestion(engine: Engine, d: Decision, duplicates: list[dict[str, Any]]) -> dict[str, Any]:

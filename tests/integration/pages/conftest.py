@@ -18,12 +18,12 @@ from fastapi import FastAPI
 from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.core.dispatch import decide, routed_event
 from services.core.engine import Engine
 from services.core.events import Channel, ComplaintReceived
 from services.platform.embedded import EmbeddedProcess, free_port
 from services.platform.migrate import upgrade
 from services.platform.settings import ApiSettings
-from services.router.handler import decide, routed_event
 from services.tracker.app import create_app
 from services.tracker.auth import Role, add_user
 from services.tracker.models import Case

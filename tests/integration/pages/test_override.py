@@ -9,9 +9,9 @@ from typing import Any
 
 import httpx
 
+from services.core.dispatch import decide, routed_event
 from services.core.engine import Engine
 from services.core.events import Channel, ComplaintReceived
-from services.router.handler import decide, routed_event
 from tests.e2e.test_pipeline import wait_routed
 from tests.integration.pages.conftest import LiveApi
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from services.core.dispatch import decide, routed_event
 from services.core.engine import Engine
 from services.core.events import Channel, ComplaintReceived, ComplaintRouted
-from services.router.handler import decide, routed_event
 from services.tracker.projection import apply_received, apply_routed
 from tests.integration.tracker.conftest import Api, make_case, new_ticket
 

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query
 from sqlalchemy.orm import Session
 
-from services.router.alerts import AlertKind
+from services.core.alerts import AlertKind
 from services.tracker import keyset
 from services.tracker.alerts_store import ALERTS_ORDER, alert_view, list_alerts
 from services.tracker.auth import Principal, Role, require

@@ -161,3 +161,30 @@ def test_unknown_command_centre(city_copy: Path) -> None:
     _edit_yaml(city_copy / "routing.yaml", lambda d: d.update(command_centre="NO_CENTRE"))
     with pytest.raises(ConfigError, match="command_centre: unknown unit 'NO_CENTRE'"):
         _load(city_copy)
+
+
+def test_a_new_category_routed_to_a_new_unit_is_configuration_only(city_copy: Path) -> None:
+    """Issue 18: the edit a city makes, and nothing else (the model learns the category with
+    `complaints train` once examples of it are written)."""
+    from services.core.routing import facts_for, route
+    from services.core.sla import deadlines
+
+    def taxonomy(d: dict) -> None:  # type: ignore[type-arg]
+        d["categories"].insert(0, {"code": "SHARED_BIKES", "name": "共享单车乱停放", "group": "STREET",
+                                   "handler": "city_unit", "sla": {"accept": "2h", "resolve": "1d", "urgent_accept": "30m",
+                                           "urgent_resolve": "4h"},
+                                   "description": "共享单车、电动自行车占用人行道、盲道乱停放。"})
+
+    def routing(d: dict) -> None:  # type: ignore[type-arg]
+        d["units"].insert(0, {"id": "CITY_BIKES", "name": "市城管局共享单车管理中队"})
+        d["rules"].insert(4, {"when": {"category": "SHARED_BIKES"}, "to": "CITY_BIKES",
+                              "description": "共享单车乱停放，派市城管局共享单车管理中队"})
+
+    _edit_yaml(city_copy / "taxonomy.yaml", taxonomy)
+    _edit_yaml(city_copy / "routing.yaml", routing)
+    city = _load(city_copy)
+    r = route(city, facts_for(city, "SHARED_BIKES", "320682105"))
+    assert r.unit == "CITY_BIKES" and "SHARED_BIKES" in r.rule
+    limits = deadlines(city.categories["SHARED_BIKES"], datetime(2026, 12, 1, tzinfo=UTC), False, city.timezone)
+    assert limits.accept_by == datetime(2026, 12, 1, 2, tzinfo=UTC)
+    assert route(city, facts_for(city, "SHARED_BIKES", None)).unit == city.command_centre  # no place: by hand
